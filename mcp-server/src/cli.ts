@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * crypto-mcp: the MCP server (stdio or Streamable HTTP) and a command-line analyzer.
+ *
+ *   crypto-mcp http                      Streamable HTTP on MCP_HOST:MCP_PORT/mcp (default 127.0.0.1:8080)
+ *   crypto-mcp stdio                     MCP over stdin/stdout (Claude Desktop)
+ *   crypto-mcp analyze BTC/USDT --timeframe 4h [--exchange binance] [--limit 500] [--compare ETHUSDT] [--json]
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.js';
+import { createAppContext, VERSION } from './services/app.js';
+import { startHttpServer } from './server/http.js';
+import { startStdioServer } from './server/stdio.js';
+import { analyzeCryptoInput } from './tools/analyze-crypto.js';
+import { formatReportSummary } from './services/report-text.js';
+import { isAppError } from './errors.js';
+import { log, setLogLevel } from './logger.js';
+
+const USAGE = `crypto-mcp ${VERSION}: crypto market intelligence over MCP
+
+Usage:
+  crypto-mcp http                  serve MCP over Streamable HTTP (MCP_HOST:MCP_PORT, default 127.0.0.1:8080, path /mcp)
+  crypto-mcp stdio                 serve MCP over stdin/stdout (for Claude Desktop and other local clients)
+  crypto-mcp analyze <symbol>      print an analysis, e.g. crypto-mcp analyze BTC/USDT --timeframe 4h
+      --timeframe, -t <tf>         1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w ... (default 1h)
+      --exchange, -e <id>          ccxt exchange id (default: EXCHANGE or binance)
+      --limit, -l <n>              closed candles to analyse, 100-1000 (default 500)
+      --compare, -c <symbol>       comparison symbol for correlation and relative strength
+      --json                       print the structured result as JSON
+
+Configuration comes from environment variables; see README.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      timeframe: { type: 'string', short: 't' },
+      exchange: { type: 'string', short: 'e' },
+      limit: { type: 'string', short: 'l' },
+      compare: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return command === undefined && !values.help ? 2 : 0;
+  }
+
+  const config = loadConfig();
+  setLogLevel(config.LOG_LEVEL);
+  const ctx = createAppContext(config);
+
+  switch (command) {
+    case 'http': {
+      const { url, close } = await startHttpServer(ctx);
+      log.info('MCP Streamable HTTP server listening', {
+        url,
+        data_source: config.DATA_SOURCE,
+        exchange: config.EXCHANGE,
+        auth: config.requireAuth ? 'bearer' : 'none (loopback only)',
+      });
+      const stop = () => void close().finally(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return -1; // keep running
+    }
+    case 'stdio':
+      startStdioServer(ctx);
+      log.info('MCP stdio server ready', { data_source: config.DATA_SOURCE, exchange: config.EXCHANGE });
+      return -1;
+    case 'analyze': {
+      const parsed = analyzeCryptoInput.safeParse({
+        symbol: rest[0],
+        ...(values.timeframe ? { timeframe: values.timeframe } : {}),
+        ...(values.exchange ? { exchange: values.exchange } : {}),
+        ...(values.limit ? { limit: Number(values.limit) } : {}),
+        ...(values.compare ? { comparison_symbol: values.compare } : {}),
+      });
+      if (!parsed.success) {
+        process.stderr.write(
+          `Invalid arguments:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || 'symbol'}: ${i.message}`).join('\n')}\n`,
+        );
+        return 2;
+      }
+      const result = await ctx.analysis.analyze(parsed.data);
+      process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : formatReportSummary(result) + '\n');
+      return 0;
+    }
+    default:
+      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || isAppError(err)) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof Error && err.name === 'TypeError' && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+    } else log.error('fatal', { error: err });
+    process.exit(isAppError(err) ? 1 : 2);
+  },
+);

@@ -1,0 +1,64 @@
+/**
+ * Runtime configuration from environment variables, validated once at start. A bad value stops the
+ * process with a message naming the variable and what it accepts, instead of failing later.
+ */
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .optional()
+  .transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const envSchema = z.object({
+  MCP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface the HTTP server binds to'),
+  MCP_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port'),
+  MCP_API_KEYS: list.describe('Comma-separated bearer API keys accepted on HTTP'),
+  MCP_ALLOWED_HOSTS: list.describe('Extra Host header names accepted (e.g. your public host behind nginx)'),
+  MCP_ALLOWED_ORIGINS: list.describe('Extra browser Origin host names accepted'),
+  DATA_SOURCE: z.enum(['auto', 'exchange', 'offline']).default('auto'),
+  EXCHANGE: z
+    .string()
+    .regex(/^[a-z0-9]+$/, 'a ccxt exchange id such as binance, kraken or okx')
+    .default('binance'),
+  EXCHANGE_API_URL: z.url().optional().describe('Override of the exchange REST base URL (proxies, tests)'),
+  EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SNAPSHOT_DIR: z.string().optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema> & { requireAuth: boolean };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse and check the environment. Throws ConfigError with every problem listed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  const loopback = LOOPBACK.has(cfg.MCP_HOST);
+  if (!loopback && cfg.MCP_API_KEYS.length === 0) {
+    throw new ConfigError(
+      `Invalid configuration:\n  MCP_API_KEYS: required when MCP_HOST (${cfg.MCP_HOST}) is not a loopback address; ` +
+        'set one or more comma-separated keys (e.g. MCP_API_KEYS=$(openssl rand -hex 32)).',
+    );
+  }
+  const weak = cfg.MCP_API_KEYS.find((k) => k.length < 16);
+  if (weak !== undefined) {
+    throw new ConfigError('Invalid configuration:\n  MCP_API_KEYS: every key must be at least 16 characters long.');
+  }
+  return { ...cfg, requireAuth: cfg.MCP_API_KEYS.length > 0 };
+}
+
+export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host);

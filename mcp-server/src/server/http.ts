@@ -1,0 +1,74 @@
+/**
+ * Streamable HTTP on express: `/mcp` serves both MCP eras (2026-07-28 stateless and 2025-era
+ * clients) through the v2 SDK's handler; `/health` is open; everything else needs a bearer key when
+ * keys are configured. Host and Origin are checked against an allow-list so the server is safe on
+ * loopback and still reachable through nginx with the operator's public host names.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createMcpExpressApp } from '@modelcontextprotocol/express';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import type { AppContext } from '../services/context.js';
+import { buildMcpServer } from './mcp-server.js';
+import { bearerAuth } from './auth.js';
+import { isLoopbackHost } from '../config.js';
+import { log } from '../logger.js';
+
+const LOCAL_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+
+export function createHttpApp(ctx: AppContext): { app: express.Express; close: () => Promise<void> } {
+  const { config } = ctx;
+  const loopback = isLoopbackHost(config.MCP_HOST);
+  const allowedHosts =
+    config.MCP_ALLOWED_HOSTS.length > 0 ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_HOSTS] : loopback ? LOCAL_NAMES : undefined;
+  const allowedOrigins =
+    config.MCP_ALLOWED_ORIGINS.length > 0 ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_ORIGINS] : allowedHosts;
+  const app = createMcpExpressApp({
+    host: config.MCP_HOST,
+    ...(allowedHosts ? { allowedHosts } : {}),
+    ...(allowedOrigins ? { allowedOrigins } : {}),
+    jsonLimit: '256kb',
+  });
+  app.disable('x-powered-by');
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', version: ctx.version, uptime_s: Math.round(process.uptime()), ...ctx.market.health() });
+  });
+
+  if (config.requireAuth) app.use(bearerAuth(config.MCP_API_KEYS));
+
+  const mcp = createMcpHandler(() => buildMcpServer(ctx), {
+    onerror: (error) => log.warn('mcp request error', { error }),
+  });
+  const handle = toNodeHandler(mcp, { onerror: (error) => log.error('mcp adapter error', { error }) });
+  app.all('/mcp', (req, res) => {
+    void handle(req, res, req.body);
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'Unknown path. The MCP endpoint is /mcp; health is /health.' });
+  });
+  return { app, close: () => mcp.close() };
+}
+
+/** Start listening; resolves with the bound address once the port is open. */
+export async function startHttpServer(ctx: AppContext): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+  const { app, close } = createHttpApp(ctx);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(ctx.config.MCP_PORT, ctx.config.MCP_HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}/mcp`;
+  return {
+    server,
+    url,
+    close: async () => {
+      await close();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

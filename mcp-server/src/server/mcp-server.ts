@@ -1,0 +1,129 @@
+/**
+ * Builds the MCP server surface (tools, the analysis resource template, the market-brief prompt) on
+ * a fresh McpServer. The SDK calls the factory per HTTP request or per stdio connection, so it only
+ * wires definitions to the shared, long-lived AppContext.
+ */
+import { McpServer, ResourceTemplate, type CallToolResult } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { AppContext } from '../services/context.js';
+import { tools } from '../tools/index.js';
+import type { ToolDefinition } from '../tools/tool.js';
+import { isAppError } from '../errors.js';
+import { log } from '../logger.js';
+import { symbolSchema, timeframeSchema, exchangeSchema } from '../tools/schemas.js';
+
+const INSTRUCTIONS =
+  'Crypto market intelligence from closed exchange candles. Call analyze_crypto for one symbol and timeframe; ' +
+  'every answer carries data_source, as_of and data_age_ms: mention them when the data is old. ' +
+  'Analysis, not financial advice.';
+
+export function buildMcpServer(ctx: AppContext): McpServer {
+  const server = new McpServer(
+    {
+      name: 'crypto-mcp-server',
+      title: 'Crypto market intelligence',
+      version: ctx.version,
+      description: 'Technical and smart-money analysis of crypto markets over ccxt exchanges or a bundled snapshot',
+    },
+    { instructions: INSTRUCTIONS, maxToolInputElements: 1000 },
+  );
+  for (const tool of tools) registerTool(server, tool, ctx);
+  registerAnalysisResource(server, ctx);
+  registerMarketBriefPrompt(server);
+  return server;
+}
+
+function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.input,
+      outputSchema: tool.output,
+      annotations: tool.annotations,
+    },
+    async (args: unknown, extra): Promise<CallToolResult> => {
+      const started = performance.now();
+      try {
+        const result = await tool.handler(args as never, ctx, extra?.mcpReq?.signal);
+        log.debug('tool call', { tool: tool.name, ms: Math.round(performance.now() - started) });
+        return {
+          content: [{ type: 'text', text: tool.summarize(result) }],
+          structuredContent: result as Record<string, unknown>,
+        };
+      } catch (err) {
+        return toolError(tool.name, err);
+      }
+    },
+  );
+}
+
+/** Business failures become tool results the model can act on; unexpected ones are logged, not leaked. */
+export function toolError(toolName: string, err: unknown): CallToolResult {
+  if (isAppError(err)) {
+    return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }] };
+  }
+  log.error('tool failed', { tool: toolName, error: err });
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `INTERNAL: ${toolName} failed unexpectedly; the error was logged. Try again.` }],
+  };
+}
+
+function registerAnalysisResource(server: McpServer, ctx: AppContext): void {
+  const template = new ResourceTemplate('crypto://analysis/{exchange}/{symbol}/{timeframe}', { list: undefined });
+  server.registerResource(
+    'latest-analysis',
+    template,
+    {
+      title: 'Latest analysis',
+      description:
+        'The latest analyze_crypto report as JSON, e.g. crypto://analysis/binance/BTCUSDT/1h (symbol without a slash)',
+      mimeType: 'application/json',
+    },
+    async (uri, vars) => {
+      const args = z
+        .object({ exchange: exchangeSchema, symbol: symbolSchema, timeframe: timeframeSchema })
+        .parse({ exchange: vars.exchange, symbol: vars.symbol, timeframe: vars.timeframe });
+      const report = await ctx.analysis.analyze({
+        symbol: args.symbol,
+        timeframe: args.timeframe,
+        exchange: args.exchange,
+        limit: 500,
+        higher_timeframe: 'auto',
+      });
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(report) }] };
+    },
+  );
+}
+
+function registerMarketBriefPrompt(server: McpServer): void {
+  server.registerPrompt(
+    'market_brief',
+    {
+      title: 'Market brief',
+      description: 'Ask for a short market brief on a symbol, built from analyze_crypto',
+      argsSchema: z.object({
+        symbol: symbolSchema,
+        timeframe: timeframeSchema.optional(),
+      }),
+    },
+    ({ symbol, timeframe }) => ({
+      messages: [
+        {
+          role: 'user',
+          content: {
+            type: 'text',
+            text:
+              `Write a short market brief for ${symbol} on the ${timeframe ?? '1h'} timeframe. ` +
+              `Call analyze_crypto with symbol "${symbol}" and timeframe "${timeframe ?? '1h'}". ` +
+              'Cover trend and structure, the nearest order blocks, fair value gaps and liquidity, key support and ' +
+              'resistance, and the recommendation with its entry, stop, targets and reasons. State the data source ' +
+              'and how old the data is. End with: not financial advice.',
+          },
+        },
+      ],
+    }),
+  );
+}

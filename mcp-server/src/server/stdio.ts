@@ -1,0 +1,18 @@
+/**
+ * MCP over stdio (Claude Desktop and other local clients). stdout carries only protocol messages;
+ * logs go to stderr. The process exits when stdin closes.
+ */
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import type { AppContext } from '../services/context.js';
+import { buildMcpServer } from './mcp-server.js';
+import { log } from '../logger.js';
+
+export function startStdioServer(ctx: AppContext): { close: () => Promise<void> } {
+  const handle = serveStdio(() => buildMcpServer(ctx), {
+    onerror: (error) => log.warn('stdio error', { error }),
+  });
+  process.stdin.once('end', () => {
+    void handle.close().finally(() => process.exit(0));
+  });
+  return handle;
+}

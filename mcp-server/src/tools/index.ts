@@ -1,0 +1,6 @@
+/** The tools this server offers. A tool is listed here only once it works end to end. */
+import { analyzeCryptoTool } from './analyze-crypto.js';
+import type { ToolDefinition } from './tool.js';
+
+export const tools: ToolDefinition[] = [analyzeCryptoTool as unknown as ToolDefinition];
+export { analyzeCryptoTool };

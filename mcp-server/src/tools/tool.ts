@@ -1,0 +1,25 @@
+/**
+ * The shape every tool has: one zod schema for its input, one for its output, a handler that calls a
+ * service, and a short text summary for clients that ignore structured content. MCP registration
+ * (server/) and, later, the REST API are generated from this one definition, so nothing is
+ * described twice.
+ */
+import type { z } from 'zod';
+import type { ToolAnnotations } from '@modelcontextprotocol/server';
+import type { AppContext } from '../services/context.js';
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  handler: (args: z.output<I>, ctx: AppContext, signal?: AbortSignal) => Promise<z.output<O>>;
+  summarize: (result: z.output<O>) => string;
+}
+
+/** Identity helper that keeps the input/output types of a tool definition linked. */
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDefinition<I, O>): ToolDefinition<I, O> {
+  return def;
+}

@@ -1,0 +1,112 @@
+/**
+ * The HTTP edge seen with plain fetch, independent of any SDK: health, auth, Host/Origin checks, the
+ * 2026-07-28 wire (headers, discover, errors) and a legacy initialize.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type ServerProcess } from '../helpers/server-process.js';
+
+const KEY = 'test-key-0123456789abcdef';
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+function modern(url: string, method: string, params: Record<string, unknown>, name?: string, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': method,
+      ...(name ? { 'mcp-name': name } : {}),
+      ...headers,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: MODERN_META } }),
+  });
+}
+
+describe('HTTP edge with API keys', () => {
+  let server: ServerProcess;
+  const auth = { authorization: `Bearer ${KEY}` };
+  beforeAll(async () => {
+    server = await startServer({ MCP_API_KEYS: KEY, MCP_ALLOWED_HOSTS: 'mcp.example.com' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('serves /health without credentials', async () => {
+    const res = await fetch(`${server.origin}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('rejects /mcp without a key or with a wrong key, and does not log the key', async () => {
+    const none = await modern(server.url, 'server/discover', {});
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await modern(server.url, 'server/discover', {}, undefined, { authorization: 'Bearer nope-nope-nope-nope' });
+    expect(wrong.status).toBe(401);
+    expect(server.stderr()).not.toContain(KEY);
+  });
+
+  it('answers server/discover and tools/call on the 2026-07-28 wire', async () => {
+    const discover = await modern(server.url, 'server/discover', {}, undefined, auth);
+    expect(discover.status).toBe(200);
+    const d = (await discover.json()) as { result: { supportedVersions: string[] } };
+    expect(d.result.supportedVersions).toContain('2026-07-28');
+
+    const call = await modern(server.url, 'tools/call', { name: 'analyze_crypto', arguments: { symbol: 'SOLUSDT' } }, 'analyze_crypto', auth);
+    expect(call.status).toBe(200);
+    const body = (await call.json()) as { result: { structuredContent: { symbol: string; data_source: string } } };
+    expect(body.result.structuredContent).toMatchObject({ symbol: 'SOL/USDT', data_source: 'offline' });
+  });
+
+  it('answers an unknown tool with -32602 and bad arguments with isError', async () => {
+    const unknown = await modern(server.url, 'tools/call', { name: 'nope', arguments: {} }, 'nope', auth);
+    expect(((await unknown.json()) as { error: { code: number } }).error.code).toBe(-32602);
+    const bad = await modern(server.url, 'tools/call', { name: 'analyze_crypto', arguments: { symbol: 42 } }, 'analyze_crypto', auth);
+    const b = (await bad.json()) as { result: { isError: boolean; content: { text: string }[] } };
+    expect(b.result.isError).toBe(true);
+    expect(b.result.content[0]!.text).toMatch(/symbol/);
+  });
+
+  it('rejects a Mcp-Name header that does not match the body', async () => {
+    const res = await modern(server.url, 'tools/call', { name: 'analyze_crypto', arguments: { symbol: 'BTCUSDT' } }, 'other', auth);
+    expect(res.status).toBe(400);
+  });
+
+  it('accepts allow-listed Host names and rejects others and foreign Origins with 403', async () => {
+    const proxied = await modern(server.url, 'server/discover', {}, undefined, { ...auth, host: 'mcp.example.com' });
+    expect(proxied.status).toBe(200);
+    const evilHost = await modern(server.url, 'server/discover', {}, undefined, { ...auth, host: 'evil.example' });
+    expect(evilHost.status).toBe(403);
+    const evilOrigin = await modern(server.url, 'server/discover', {}, undefined, { ...auth, origin: 'http://evil.example' });
+    expect(evilOrigin.status).toBe(403);
+  });
+
+  it('serves a legacy (2025-11-25) initialize on the same endpoint', async () => {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...auth },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'curl', version: '1' } },
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('"protocolVersion":"2025-11-25"');
+  });
+});
+
+describe('configuration', () => {
+  it('refuses to bind beyond loopback without API keys, with a message naming the variable', async () => {
+    await expect(startServer({ MCP_HOST: '0.0.0.0' })).rejects.toThrow(/MCP_API_KEYS: required/);
+  });
+  it('rejects an invalid DATA_SOURCE at start', async () => {
+    await expect(startServer({ DATA_SOURCE: 'sometimes' })).rejects.toThrow(/DATA_SOURCE/);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Runs the built CLI (`dist/cli.js`) as a separate process, the way users run it, and reads the
+ * bound URL from its stderr log line. Tests use it so every client talks to a real server process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+
+export interface ServerProcess {
+  url: string;
+  origin: string;
+  child: ChildProcess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Base environment for test servers: offline data, random port, no inherited secrets. */
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    DATA_SOURCE: 'offline',
+    MCP_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, 'http'], { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${err}`)), 20_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"url":"([^"]+)"/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${err}`));
+    });
+  });
+  return {
+    url,
+    origin: new URL(url).origin,
+    child,
+    stderr: () => err + (out ? `\n[stdout]\n${out}` : ''),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
