@@ -34,7 +34,13 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   app.disable('x-powered-by');
 
   app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', version: ctx.version, uptime_s: Math.round(process.uptime()), ...ctx.market.health() });
+    res.json({
+      status: 'ok',
+      version: ctx.version,
+      uptime_s: Math.round(process.uptime()),
+      data_source: ctx.market.mode,
+      exchange: ctx.market.defaultExchange,
+    });
   });
 
   if (config.requireAuth) app.use(bearerAuth(config.MCP_API_KEYS));

@@ -8,6 +8,7 @@ import { buildReport, MIN_REPORT_CANDLES, type MarketReport } from '../core/repo
 import type { CandleSeries, MarketData, Timeframe } from '../market/index.js';
 import { AppError } from '../errors.js';
 import { log } from '../logger.js';
+import { formatAge } from './format-age.js';
 
 export const DISCLAIMER =
   'Analysis of historical market data for information only; not financial advice. Markets are risky.';
@@ -142,6 +143,8 @@ export class AnalysisService {
 }
 
 function offlineNote(series: CandleSeries, now: number): string {
-  const days = Math.floor((now - series.asOf) / 86_400_000);
-  return `Offline data: the bundled Binance snapshot ends ${new Date(series.asOf).toISOString()} (${days} days ago); set DATA_SOURCE=exchange or auto with internet access for live candles.`;
+  return (
+    `Offline data: the bundled Binance snapshot ends ${new Date(series.asOf).toISOString()} ` +
+    `(${formatAge(now - series.asOf)} ago); use DATA_SOURCE=auto or exchange with internet access for live candles.`
+  );
 }

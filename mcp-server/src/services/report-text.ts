@@ -3,6 +3,7 @@
  * content, and the CLI's readable report. Kept short enough for a chat reply.
  */
 import type { AnalysisResult } from './analysis.js';
+import { formatAge } from './format-age.js';
 
 const n = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : String(x));
 
@@ -37,12 +38,4 @@ export function formatReportSummary(r: AnalysisResult): string {
 
 function event(e: AnalysisResult['smc']['break_of_structure']): string {
   return e ? `${e.direction} at ${e.level} (${e.broken_at})` : 'none';
-}
-
-export function formatAge(ms: number): string {
-  const min = Math.round(ms / 60_000);
-  if (min < 120) return `${min} min`;
-  const h = Math.round(min / 60);
-  if (h < 72) return `${h} h`;
-  return `${Math.round(h / 24)} days`;
 }

@@ -1,4 +1,7 @@
-/** Smart-money zones as the report shows them: the active ones nearest to price, with distances. */
+/**
+ * Smart-money zones as the report shows them: order blocks not yet broken (untouched or mitigated) and
+ * fair value gaps not yet filled, nearest to price first, with distances.
+ */
 import type { Candles } from '../candles.js';
 import type { FairValueGap, LiquidityPool, OrderBlock, StructureBreak, Swing } from '../smc/index.js';
 import type {
@@ -29,7 +32,7 @@ export function activeOrderBlocks(c: Candles, blocks: OrderBlock[], price: numbe
   for (let i = 0; i < n; i++) total += c.volume[i]!;
   const avg3 = (total / n) * 3;
   return blocks
-    .filter((b) => b.state === 'active')
+    .filter((b) => b.state === 'active' || b.state === 'mitigated')
     .map((b) => ({
       type: b.type,
       top: b.top,
@@ -47,14 +50,14 @@ export function activeOrderBlocks(c: Candles, blocks: OrderBlock[], price: numbe
 
 export function openFairValueGaps(c: Candles, gaps: FairValueGap[], price: number): FairValueGapReport[] {
   return gaps
-    .filter((g) => g.mitigatedIndex === null)
+    .filter((g) => g.state !== 'filled')
     .map((g) => ({
       type: g.type,
       top: g.top,
       bottom: g.bottom,
       formed_at: iso(c.time[g.index]!),
       confirmed_at: iso(c.time[g.confirmedIndex]!),
-      state: g.filledFraction > 0 ? 'partially filled' : 'open',
+      state: g.state === 'open' ? 'open' : 'partially filled',
       distance_pct: round(distancePct(price, g.bottom, g.top), 4),
       filled_pct: round(g.filledFraction * 100, 4),
     }))
