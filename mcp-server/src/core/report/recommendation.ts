@@ -57,6 +57,6 @@ export function tradePlan(
     stop_loss: round(stop),
     stop_basis: structural ? 'structure' : 'atr',
     targets: targets.map((t) => ({ price: round(t.price), basis: t.basis })),
-    risk_reward: round(Math.abs(targets[0]!.price - entry) / risk, 4),
+    risk_reward: round(Math.abs(targets[0]!.price - entry) / risk, 6),
   };
 }
