@@ -91,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const result = await ctx.analysis.analyze(parsed.data);
-      process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : formatReportSummary(result) + '\n');
+      process.stdout.write(
+        values.json ? JSON.stringify(result, null, 2) + '\n' : formatReportSummary(result) + '\n',
+      );
       return 0;
     }
     default:
@@ -106,7 +108,12 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError || isAppError(err)) process.stderr.write(`${err.message}\n`);
-    else if (err instanceof Error && err.name === 'TypeError' && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    else if (
+      err instanceof Error &&
+      err.name === 'TypeError' &&
+      'code' in err &&
+      String(err.code).startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`${err.message}\n\n${USAGE}\n`);
     } else log.error('fatal', { error: err });
     process.exit(isAppError(err) ? 1 : 2);

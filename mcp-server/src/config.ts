@@ -56,7 +56,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const weak = cfg.MCP_API_KEYS.find((k) => k.length < 16);
   if (weak !== undefined) {
-    throw new ConfigError('Invalid configuration:\n  MCP_API_KEYS: every key must be at least 16 characters long.');
+    throw new ConfigError(
+      'Invalid configuration:\n  MCP_API_KEYS: every key must be at least 16 characters long.',
+    );
   }
   return { ...cfg, requireAuth: cfg.MCP_API_KEYS.length > 0 };
 }

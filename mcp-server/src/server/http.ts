@@ -22,7 +22,11 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   const { config } = ctx;
   const loopback = isLoopbackHost(config.MCP_HOST);
   const allowedHosts =
-    config.MCP_ALLOWED_HOSTS.length > 0 ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_HOSTS] : loopback ? LOCAL_NAMES : undefined;
+    config.MCP_ALLOWED_HOSTS.length > 0
+      ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_HOSTS]
+      : loopback
+        ? LOCAL_NAMES
+        : undefined;
   const allowedOrigins =
     config.MCP_ALLOWED_ORIGINS.length > 0 ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_ORIGINS] : allowedHosts;
   const app = createMcpExpressApp({
@@ -54,13 +58,17 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   });
 
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'Unknown path. The MCP endpoint is /mcp; health is /health.' });
+    res
+      .status(404)
+      .json({ error: 'not_found', message: 'Unknown path. The MCP endpoint is /mcp; health is /health.' });
   });
   return { app, close: () => mcp.close() };
 }
 
 /** Start listening; resolves with the bound address once the port is open. */
-export async function startHttpServer(ctx: AppContext): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
+export async function startHttpServer(
+  ctx: AppContext,
+): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
   const { app, close } = createHttpApp(ctx);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(ctx.config.MCP_PORT, ctx.config.MCP_HOST, () => resolve(s));

@@ -23,7 +23,8 @@ export function buildMcpServer(ctx: AppContext): McpServer {
       name: 'crypto-mcp-server',
       title: 'Crypto market intelligence',
       version: ctx.version,
-      description: 'Technical and smart-money analysis of crypto markets over ccxt exchanges or a bundled snapshot',
+      description:
+        'Technical and smart-money analysis of crypto markets over ccxt exchanges or a bundled snapshot',
     },
     { instructions: INSTRUCTIONS, maxToolInputElements: 1000 },
   );
@@ -67,12 +68,16 @@ export function toolError(toolName: string, err: unknown): CallToolResult {
   log.error('tool failed', { tool: toolName, error: err });
   return {
     isError: true,
-    content: [{ type: 'text', text: `INTERNAL: ${toolName} failed unexpectedly; the error was logged. Try again.` }],
+    content: [
+      { type: 'text', text: `INTERNAL: ${toolName} failed unexpectedly; the error was logged. Try again.` },
+    ],
   };
 }
 
 function registerAnalysisResource(server: McpServer, ctx: AppContext): void {
-  const template = new ResourceTemplate('crypto://analysis/{exchange}/{symbol}/{timeframe}', { list: undefined });
+  const template = new ResourceTemplate('crypto://analysis/{exchange}/{symbol}/{timeframe}', {
+    list: undefined,
+  });
   server.registerResource(
     'latest-analysis',
     template,

@@ -113,7 +113,9 @@ export class AnalysisService {
         ...(comparison ? { comparison: { symbol: comparison.symbol, candles: comparison.candles } } : {}),
       });
       if (comparison && report.comparison === null) {
-        notes.push(`${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`);
+        notes.push(
+          `${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`,
+        );
       }
       entry = { report, notes };
       perSeries.set(key, entry);
@@ -130,9 +132,18 @@ export class AnalysisService {
   }
 
   /** The higher timeframe adds confluence; when it cannot be served the analysis goes on without it. */
-  private async optionalSeries(base: CandleSeries, timeframe: Timeframe, notes: string[]): Promise<CandleSeries | undefined> {
+  private async optionalSeries(
+    base: CandleSeries,
+    timeframe: Timeframe,
+    notes: string[],
+  ): Promise<CandleSeries | undefined> {
     try {
-      return await this.market.getCandles({ symbol: base.symbol, timeframe, limit: 300, exchange: base.exchange });
+      return await this.market.getCandles({
+        symbol: base.symbol,
+        timeframe,
+        limit: 300,
+        exchange: base.exchange,
+      });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.debug('higher timeframe unavailable', { timeframe, message });

@@ -23,14 +23,23 @@ export function formatReportSummary(r: AnalysisResult): string {
       `${r.smc.order_blocks.length} active order blocks, ${r.smc.fair_value_gaps.length} open FVGs nearby.`,
     `Support ${r.key_levels.support.map((l) => l.price).join(', ') || 'none'}; resistance ${r.key_levels.resistance.map((l) => l.price).join(', ') || 'none'}.`,
   ];
-  if (r.confluence) lines.push(`${r.confluence.timeframe} trend ${r.confluence.trend}${r.confluence.agrees === null ? '' : r.confluence.agrees ? ' (agrees)' : ' (disagrees)'}.`);
+  if (r.confluence)
+    lines.push(
+      `${r.confluence.timeframe} trend ${r.confluence.trend}${r.confluence.agrees === null ? '' : r.confluence.agrees ? ' (agrees)' : ' (disagrees)'}.`,
+    );
   if (r.comparison) {
     lines.push(
       `vs ${r.comparison.symbol}: correlation ${r.comparison.correlation.toFixed(2)}, beta ${r.comparison.beta.toFixed(2)}, relative strength ${r.comparison.relative_strength_pct.toFixed(2)} pp.`,
     );
   }
-  lines.push('Reasons: ' + rec.reasons.map((x) => `${x.factor} ${x.score > 0 ? '+' : ''}${x.score} (${x.detail})`).join('; ') + '.');
-  lines.push(`Data: ${r.data_source} ${r.exchange}, ${r.candles} closed candles to ${r.as_of} (age ${formatAge(r.data_age_ms)}).`);
+  lines.push(
+    'Reasons: ' +
+      rec.reasons.map((x) => `${x.factor} ${x.score > 0 ? '+' : ''}${x.score} (${x.detail})`).join('; ') +
+      '.',
+  );
+  lines.push(
+    `Data: ${r.data_source} ${r.exchange}, ${r.candles} closed candles to ${r.as_of} (age ${formatAge(r.data_age_ms)}).`,
+  );
   for (const note of r.notes) lines.push(`Note: ${note}`);
   lines.push(r.disclaimer);
   return lines.join('\n');

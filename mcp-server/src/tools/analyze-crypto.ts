@@ -27,7 +27,9 @@ export const analyzeCryptoInput = z.object({
   higher_timeframe: z
     .union([timeframeSchema, z.literal('auto'), z.literal('none')])
     .default('auto')
-    .describe('Timeframe for multi-timeframe confluence: auto picks the next higher one (1h -> 4h), none disables it'),
+    .describe(
+      'Timeframe for multi-timeframe confluence: auto picks the next higher one (1h -> 4h), none disables it',
+    ),
 });
 
 const zoneSchema = z.object({
@@ -58,7 +60,9 @@ const structureEventSchema = z.object({
 });
 
 const liquiditySchema = z.object({
-  type: z.enum(['buy-side', 'sell-side']).describe('buy-side = resting above equal highs, sell-side = below equal lows'),
+  type: z
+    .enum(['buy-side', 'sell-side'])
+    .describe('buy-side = resting above equal highs, sell-side = below equal lows'),
   level: num,
   touches: z.number().int(),
   confirmed_at: z.string(),
@@ -139,7 +143,9 @@ export const analyzeCryptoOutput = z.object({
       symbol: z.string(),
       correlation: num.describe('Pearson correlation of log returns over the common candles'),
       beta: num,
-      relative_strength_pct: num.describe('Our change minus theirs over the common window, percentage points'),
+      relative_strength_pct: num.describe(
+        'Our change minus theirs over the common window, percentage points',
+      ),
       common_candles: z.number().int(),
     })
     .nullable(),
@@ -154,7 +160,9 @@ export const analyzeCryptoOutput = z.object({
     risk_reward: nullableNum.describe('Reward to the first target divided by risk to the stop'),
     reasons: z.array(reasonSchema),
   }),
-  notes: z.array(z.string()).describe('Caveats about the data, e.g. an old offline snapshot or a missing timeframe'),
+  notes: z
+    .array(z.string())
+    .describe('Caveats about the data, e.g. an old offline snapshot or a missing timeframe'),
   disclaimer: z.string(),
 });
 

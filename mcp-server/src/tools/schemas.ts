@@ -4,7 +4,23 @@
  */
 import { z } from 'zod';
 
-export const TIMEFRAMES = ['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1M'] as const;
+export const TIMEFRAMES = [
+  '1m',
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+  '3d',
+  '1w',
+  '1M',
+] as const;
 
 export const symbolSchema = z
   .string()
@@ -24,7 +40,9 @@ export const exchangeSchema = z
 
 /** Where the numbers came from and how old they are. Present on every market-data answer. */
 export const provenanceSchema = z.object({
-  data_source: z.enum(['exchange', 'offline']).describe('exchange = live ccxt data; offline = bundled Binance snapshot'),
+  data_source: z
+    .enum(['exchange', 'offline'])
+    .describe('exchange = live ccxt data; offline = bundled Binance snapshot'),
   exchange: z.string(),
   as_of: z.string().describe('ISO time at which the last candle used closed'),
   data_age_ms: z.number().describe('Milliseconds between as_of and the time of the answer'),

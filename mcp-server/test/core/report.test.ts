@@ -9,10 +9,25 @@ const btc = loadCandlesCsv(fixturePath('BTCUSDT-1h-20k.csv.gz'));
 
 describe('decide', () => {
   it('buys at +30, sells at -30, holds between, and clamps to ±100', () => {
-    expect(decide([{ factor: 'a', score: 30, detail: '' }])).toMatchObject({ action: 'BUY', confidence: 30, score: 30 });
-    expect(decide([{ factor: 'a', score: -45, detail: '' }])).toMatchObject({ action: 'SELL', confidence: 45 });
-    expect(decide([{ factor: 'a', score: 10, detail: '' }])).toMatchObject({ action: 'HOLD', confidence: 80 });
-    expect(decide([{ factor: 'a', score: 90, detail: '' }, { factor: 'b', score: 40, detail: '' }])).toMatchObject({
+    expect(decide([{ factor: 'a', score: 30, detail: '' }])).toMatchObject({
+      action: 'BUY',
+      confidence: 30,
+      score: 30,
+    });
+    expect(decide([{ factor: 'a', score: -45, detail: '' }])).toMatchObject({
+      action: 'SELL',
+      confidence: 45,
+    });
+    expect(decide([{ factor: 'a', score: 10, detail: '' }])).toMatchObject({
+      action: 'HOLD',
+      confidence: 80,
+    });
+    expect(
+      decide([
+        { factor: 'a', score: 90, detail: '' },
+        { factor: 'b', score: 40, detail: '' },
+      ]),
+    ).toMatchObject({
       action: 'BUY',
       score: 100,
       confidence: 100,
@@ -24,7 +39,16 @@ describe('tradePlan', () => {
   const level = (price: number, kind: string) => ({ price, kind, at: null, distance_pct: 0 });
 
   it('puts a BUY stop below the nearest structure within 3 ATR, with a 0.2 ATR buffer', () => {
-    const plan = tradePlan('BUY', 100, 2, [{ price: 97, kind: 'swing low' }, { price: 90, kind: 'far' }], [level(106, 'swing high'), level(110, 'liq')]);
+    const plan = tradePlan(
+      'BUY',
+      100,
+      2,
+      [
+        { price: 97, kind: 'swing low' },
+        { price: 90, kind: 'far' },
+      ],
+      [level(106, 'swing high'), level(110, 'liq')],
+    );
     expect(plan.stop_loss).toBeCloseTo(96.6, 10);
     expect(plan.stop_basis).toBe('structure');
     expect(plan.targets.map((t) => t.price)).toEqual([106, 110]);
@@ -43,7 +67,13 @@ describe('tradePlan', () => {
   });
 
   it('gives no plan for HOLD', () => {
-    expect(tradePlan('HOLD', 100, 2, [], [])).toEqual({ entry: null, stop_loss: null, stop_basis: null, targets: [], risk_reward: null });
+    expect(tradePlan('HOLD', 100, 2, [], [])).toEqual({
+      entry: null,
+      stop_loss: null,
+      stop_basis: null,
+      targets: [],
+      risk_reward: null,
+    });
   });
 });
 

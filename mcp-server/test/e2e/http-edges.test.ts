@@ -3,6 +3,7 @@
  * 2026-07-28 wire (headers, discover, errors) and a legacy initialize.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 
 const KEY = 'test-key-0123456789abcdef';
@@ -11,7 +12,13 @@ const MODERN_META = {
   'io.modelcontextprotocol/clientCapabilities': {},
 };
 
-function modern(url: string, method: string, params: Record<string, unknown>, name?: string, headers: Record<string, string> = {}) {
+function modern(
+  url: string,
+  method: string,
+  params: Record<string, unknown>,
+  name?: string,
+  headers: Record<string, string> = {},
+) {
   return fetch(url, {
     method: 'POST',
     headers: {
@@ -23,6 +30,38 @@ function modern(url: string, method: string, params: Record<string, unknown>, na
       ...headers,
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: MODERN_META } }),
+  });
+}
+
+/** fetch cannot set Host (a forbidden header), so Host checks go through node:http. */
+function postWithHost(url: string, host: string, headers: Record<string, string>): Promise<number> {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'server/discover',
+    params: { _meta: MODERN_META },
+  });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          host,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': 'server/discover',
+          ...headers,
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
   });
 }
 
@@ -46,7 +85,9 @@ describe('HTTP edge with API keys', () => {
     const none = await modern(server.url, 'server/discover', {});
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    const wrong = await modern(server.url, 'server/discover', {}, undefined, { authorization: 'Bearer nope-nope-nope-nope' });
+    const wrong = await modern(server.url, 'server/discover', {}, undefined, {
+      authorization: 'Bearer nope-nope-nope-nope',
+    });
     expect(wrong.status).toBe(401);
     expect(server.stderr()).not.toContain(KEY);
   });
@@ -57,32 +98,54 @@ describe('HTTP edge with API keys', () => {
     const d = (await discover.json()) as { result: { supportedVersions: string[] } };
     expect(d.result.supportedVersions).toContain('2026-07-28');
 
-    const call = await modern(server.url, 'tools/call', { name: 'analyze_crypto', arguments: { symbol: 'SOLUSDT' } }, 'analyze_crypto', auth);
+    const call = await modern(
+      server.url,
+      'tools/call',
+      { name: 'analyze_crypto', arguments: { symbol: 'SOLUSDT' } },
+      'analyze_crypto',
+      auth,
+    );
     expect(call.status).toBe(200);
-    const body = (await call.json()) as { result: { structuredContent: { symbol: string; data_source: string } } };
+    const body = (await call.json()) as {
+      result: { structuredContent: { symbol: string; data_source: string } };
+    };
     expect(body.result.structuredContent).toMatchObject({ symbol: 'SOL/USDT', data_source: 'offline' });
   });
 
   it('answers an unknown tool with -32602 and bad arguments with isError', async () => {
     const unknown = await modern(server.url, 'tools/call', { name: 'nope', arguments: {} }, 'nope', auth);
     expect(((await unknown.json()) as { error: { code: number } }).error.code).toBe(-32602);
-    const bad = await modern(server.url, 'tools/call', { name: 'analyze_crypto', arguments: { symbol: 42 } }, 'analyze_crypto', auth);
+    const bad = await modern(
+      server.url,
+      'tools/call',
+      { name: 'analyze_crypto', arguments: { symbol: 42 } },
+      'analyze_crypto',
+      auth,
+    );
     const b = (await bad.json()) as { result: { isError: boolean; content: { text: string }[] } };
     expect(b.result.isError).toBe(true);
     expect(b.result.content[0]!.text).toMatch(/symbol/);
   });
 
   it('rejects a Mcp-Name header that does not match the body', async () => {
-    const res = await modern(server.url, 'tools/call', { name: 'analyze_crypto', arguments: { symbol: 'BTCUSDT' } }, 'other', auth);
+    const res = await modern(
+      server.url,
+      'tools/call',
+      { name: 'analyze_crypto', arguments: { symbol: 'BTCUSDT' } },
+      'other',
+      auth,
+    );
     expect(res.status).toBe(400);
   });
 
   it('accepts allow-listed Host names and rejects others and foreign Origins with 403', async () => {
-    const proxied = await modern(server.url, 'server/discover', {}, undefined, { ...auth, host: 'mcp.example.com' });
-    expect(proxied.status).toBe(200);
-    const evilHost = await modern(server.url, 'server/discover', {}, undefined, { ...auth, host: 'evil.example' });
-    expect(evilHost.status).toBe(403);
-    const evilOrigin = await modern(server.url, 'server/discover', {}, undefined, { ...auth, origin: 'http://evil.example' });
+    expect(await postWithHost(server.url, 'mcp.example.com', auth)).toBe(200);
+    expect(await postWithHost(server.url, 'mcp.example.com:443', auth)).toBe(200);
+    expect(await postWithHost(server.url, 'evil.example', auth)).toBe(403);
+    const evilOrigin = await modern(server.url, 'server/discover', {}, undefined, {
+      ...auth,
+      origin: 'http://evil.example',
+    });
     expect(evilOrigin.status).toBe(403);
   });
 
@@ -94,7 +157,11 @@ describe('HTTP edge with API keys', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'curl', version: '1' } },
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'curl', version: '1' },
+        },
       }),
     });
     expect(res.status).toBe(200);

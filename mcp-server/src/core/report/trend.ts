@@ -4,7 +4,12 @@ import { ema } from '../indicators/index.js';
 import type { Swing, StructureBreak } from '../smc/index.js';
 import type { Direction, Trend } from './types.js';
 
-export function emaAlignment(close: number, ema20: number, ema50: number, ema200: number | null): Direction | 'mixed' {
+export function emaAlignment(
+  close: number,
+  ema20: number,
+  ema50: number,
+  ema200: number | null,
+): Direction | 'mixed' {
   const long = ema200 === null || ema50 > ema200;
   const short = ema200 === null || ema50 < ema200;
   if (close > ema20 && ema20 > ema50 && long) return 'bullish';
@@ -21,7 +26,10 @@ export function swingStructure(swings: Swing[]): { label: string; bias: Trend } 
   const hl = lows[1]!.level > lows[0]!.level;
   if (hh && hl) return { label: 'higher highs and higher lows', bias: 'bullish' };
   if (!hh && !hl) return { label: 'lower highs and lower lows', bias: 'bearish' };
-  return { label: hh ? 'higher highs, lower lows (expanding)' : 'lower highs, higher lows (contracting)', bias: 'neutral' };
+  return {
+    label: hh ? 'higher highs, lower lows (expanding)' : 'lower highs, higher lows (contracting)',
+    bias: 'neutral',
+  };
 }
 
 export function adxStrength(adx: number | null): 'none' | 'weak' | 'trending' | 'strong' {

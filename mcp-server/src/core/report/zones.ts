@@ -95,15 +95,25 @@ export function keyLevels(
   mergeDistance: number,
 ): { support: LevelReport[]; resistance: LevelReport[] } {
   const candidates: { price: number; kind: string; at: string | null }[] = [];
-  for (const s of swings.slice(-20)) candidates.push({ price: s.level, kind: `swing ${s.type}`, at: iso(c.time[s.index]!) });
+  for (const s of swings.slice(-20))
+    candidates.push({ price: s.level, kind: `swing ${s.type}`, at: iso(c.time[s.index]!) });
   for (const b of blocks) {
-    candidates.push({ price: b.type === 'bullish' ? b.top : b.bottom, kind: `${b.type} order block`, at: b.formed_at });
+    candidates.push({
+      price: b.type === 'bullish' ? b.top : b.bottom,
+      kind: `${b.type} order block`,
+      at: b.formed_at,
+    });
   }
   for (const g of gaps) {
-    candidates.push({ price: g.type === 'bullish' ? g.top : g.bottom, kind: `${g.type} fair value gap`, at: g.formed_at });
+    candidates.push({
+      price: g.type === 'bullish' ? g.top : g.bottom,
+      kind: `${g.type} fair value gap`,
+      at: g.formed_at,
+    });
   }
   for (const p of pools) {
-    if (p.swept_at === null) candidates.push({ price: p.level, kind: `${p.type} liquidity`, at: p.confirmed_at });
+    if (p.swept_at === null)
+      candidates.push({ price: p.level, kind: `${p.type} liquidity`, at: p.confirmed_at });
   }
   const pick = (side: 'support' | 'resistance'): LevelReport[] => {
     const chosen: LevelReport[] = [];

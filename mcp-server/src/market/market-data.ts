@@ -1,0 +1,245 @@
+import type { Candles } from '../core/candles.js';
+import { AppError, isAppError } from '../errors.js';
+import { log } from '../logger.js';
+import { MemoryCache, type CacheStore } from './cache.js';
+import { CcxtSource, type CcxtSourceOptions } from './ccxt-source.js';
+import { SnapshotSource } from './snapshot.js';
+import { candleCloseTime, parseTimeframe, type Timeframe } from './timeframes.js';
+import type { CandleSeries, DataSourceKind, Ticker24h } from './types.js';
+
+/**
+ * - `exchange`: live data only; an unreachable exchange is EXCHANGE_UNAVAILABLE.
+ * - `offline`: the bundled snapshot only.
+ * - `auto`: the exchange, falling back to the snapshot while it is unreachable.
+ */
+export type MarketDataMode = 'auto' | 'exchange' | 'offline';
+
+export interface MarketDataOptions {
+  /** Default 'auto'. */
+  mode?: MarketDataMode;
+  /** ccxt id of the default exchange. Default 'binance'. */
+  exchange?: string;
+  /** Options of the ccxt client; `baseUrl` applies to the default exchange only. */
+  exchangeOptions?: Omit<CcxtSourceOptions, 'exchange'>;
+  /** Directory of the offline snapshot. Default: the bundled data/snapshot. */
+  snapshotDir?: string;
+  /** Default: an in-process MemoryCache. */
+  cache?: CacheStore;
+  /** Clock in ms. Default Date.now. */
+  now?: () => number;
+  /** How long fetched candles and tickers are reused. Default 60 000 ms. */
+  cacheTtlMs?: number;
+  /** In auto mode, how long an unreachable exchange is skipped before it is tried again. Default 60 000 ms. */
+  outageMs?: number;
+}
+
+export interface CandleRequest {
+  /** Any accepted form: 'BTCUSDT', 'BTC/USDT', 'btc-usdt', ... */
+  symbol: string;
+  timeframe: Timeframe;
+  /** Number of closed candles wanted, 1..MAX_CANDLE_LIMIT. Default 500. */
+  limit?: number;
+  /** ccxt exchange id; default the one configured. */
+  exchange?: string | undefined;
+}
+
+export interface TickerSet {
+  exchange: string;
+  source: DataSourceKind;
+  /** For the snapshot: computed from its candles rather than reported by the exchange. */
+  derived: boolean;
+  tickers: Ticker24h[];
+}
+
+export const DEFAULT_CANDLE_LIMIT = 500;
+export const MAX_CANDLE_LIMIT = 5_000;
+/**
+ * Cached live candles expire at the next candle close, but are kept at least this long: the exchange may
+ * publish a closed candle a moment late, and a halted market never publishes one.
+ */
+const MIN_LIVE_TTL_MS = 5_000;
+
+/** The market data facade the services use: source selection, fallback, caching. */
+export class MarketData {
+  readonly mode: MarketDataMode;
+  readonly defaultExchange: string;
+  readonly snapshot: SnapshotSource;
+  private readonly exchangeOptions: Omit<CcxtSourceOptions, 'exchange'>;
+  private readonly cache: CacheStore;
+  private readonly now: () => number;
+  private readonly cacheTtlMs: number;
+  private readonly outageMs: number;
+  private readonly sources = new Map<string, CcxtSource>();
+  /** Exchanges found unreachable (auto mode): skipped until `until`, answering with `error`'s reason. */
+  private readonly outages = new Map<string, { until: number; error: AppError }>();
+
+  constructor(options: MarketDataOptions = {}) {
+    this.mode = options.mode ?? 'auto';
+    this.defaultExchange = (options.exchange ?? 'binance').toLowerCase();
+    this.exchangeOptions = options.exchangeOptions ?? {};
+    this.snapshot = new SnapshotSource(options.snapshotDir === undefined ? {} : { dir: options.snapshotDir });
+    this.cache = options.cache ?? new MemoryCache({ now: options.now });
+    this.now = options.now ?? Date.now;
+    this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    this.outageMs = options.outageMs ?? 60_000;
+    // Fail at start on an unknown exchange id rather than on the first request.
+    if (this.mode !== 'offline') this.source(this.defaultExchange);
+  }
+
+  /** The latest `limit` closed candles of a market (for the snapshot: the last ones it has). */
+  async getCandles(request: CandleRequest): Promise<CandleSeries> {
+    const timeframe = parseTimeframe(request.timeframe);
+    const limit = request.limit ?? DEFAULT_CANDLE_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CANDLE_LIMIT) {
+      const message = `limit must be an integer from 1 to ${MAX_CANDLE_LIMIT}, got ${limit}.`;
+      throw new AppError('INVALID_ARGUMENT', message, { limit });
+    }
+    return this.withFallback(
+      request.exchange,
+      async (source) => {
+        const symbol = await source.resolveSymbol(request.symbol);
+        const key = `exchange:${source.exchangeId}:${symbol}:${timeframe}:${limit}`;
+        // Reuse until the next candle closes (so a new candle is seen at once), at most the cache TTL.
+        const untilNextClose = (s: CandleSeries) => candleCloseTime(s.asOf, timeframe) - source.now();
+        const ttl = (s: CandleSeries) =>
+          Math.min(this.cacheTtlMs, Math.max(MIN_LIVE_TTL_MS, untilNextClose(s)));
+        return this.cache.getOrLoad(key, ttl, async () => {
+          const { candles } = await source.fetchOHLCV(symbol, timeframe, { limit });
+          return this.series(symbol, source.exchangeId, timeframe, candles, 'exchange');
+        });
+      },
+      async () => {
+        const symbol = await this.snapshot.resolveSymbol(request.symbol);
+        const key = `offline:${this.snapshot.exchange}:${symbol}:${timeframe}:${limit}`;
+        return this.cache.getOrLoad(key, this.cacheTtlMs, async () => {
+          const candles = await this.snapshot.latest(symbol, timeframe, limit);
+          return this.series(symbol, this.snapshot.exchange, timeframe, candles, 'offline');
+        });
+      },
+    );
+  }
+
+  /** 24h tickers of all spot markets (for the snapshot: derived from its last 24 hourly candles). */
+  async getTickers(request: { exchange?: string | undefined } = {}): Promise<TickerSet> {
+    return this.withFallback<TickerSet>(
+      request.exchange,
+      (source) =>
+        this.cache.getOrLoad(`tickers:${source.exchangeId}`, this.cacheTtlMs, async () => ({
+          exchange: source.exchangeId,
+          source: 'exchange',
+          derived: false,
+          tickers: await source.fetchTickers(),
+        })),
+      async () => ({
+        exchange: this.snapshot.exchange,
+        source: 'offline',
+        derived: true,
+        tickers: (await this.snapshot.tickers()).tickers,
+      }),
+    );
+  }
+
+  /** Unified form ('BTC/USDT') of a user symbol on the exchange (or the snapshot); UNKNOWN_SYMBOL if absent. */
+  async resolveSymbol(symbol: string, exchange?: string): Promise<string> {
+    return this.withFallback(
+      exchange,
+      (source) => source.resolveSymbol(symbol),
+      () => this.snapshot.resolveSymbol(symbol),
+    );
+  }
+
+  /** Spot symbols of the exchange (or of the snapshot). */
+  async listSymbols(exchange?: string): Promise<string[]> {
+    return this.withFallback(
+      exchange,
+      (source) => source.listSymbols(),
+      () => this.snapshot.listSymbols(),
+    );
+  }
+
+  /** Run `live` or `offline` according to the mode; in auto mode an outage switches to `offline`. */
+  private async withFallback<T>(
+    exchange: string | undefined,
+    live: (source: CcxtSource) => Promise<T>,
+    offline: () => Promise<T>,
+  ): Promise<T> {
+    if (this.mode === 'offline') return offline();
+    const source = this.source((exchange ?? this.defaultExchange).toLowerCase());
+    const outage = this.outages.get(source.exchangeId);
+    if (this.mode === 'auto' && outage && outage.until > this.now()) {
+      return this.fallBack(offline, outage.error);
+    }
+    try {
+      return await live(source);
+    } catch (e) {
+      const unreachable = isAppError(e) && (e.code === 'EXCHANGE_UNAVAILABLE' || e.code === 'RATE_LIMITED');
+      if (this.mode !== 'auto' || !unreachable) throw e;
+      this.outages.set(source.exchangeId, { until: this.now() + this.outageMs, error: e });
+      log.warn('exchange unavailable, answering from the offline snapshot', {
+        exchange: source.exchangeId,
+        code: e.code,
+        retryAfterMs: this.outageMs,
+      });
+      return this.fallBack(offline, e);
+    }
+  }
+
+  private async fallBack<T>(offline: () => Promise<T>, outage: AppError): Promise<T> {
+    try {
+      return await offline();
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      throw new AppError(
+        outage.code,
+        `${outage.message} The offline snapshot cannot stand in: ${e.message}`,
+        { ...e.details, offlineCode: e.code },
+      );
+    }
+  }
+
+  private source(exchange: string): CcxtSource {
+    let source = this.sources.get(exchange);
+    if (!source) {
+      const { baseUrl, ...shared } = this.exchangeOptions;
+      source = new CcxtSource({
+        now: this.now,
+        ...shared,
+        ...(exchange === this.defaultExchange && baseUrl !== undefined ? { baseUrl } : {}),
+        exchange,
+      });
+      this.sources.set(exchange, source);
+    }
+    return source;
+  }
+
+  private series(
+    symbol: string,
+    exchange: string,
+    timeframe: Timeframe,
+    candles: Candles,
+    source: DataSourceKind,
+  ): CandleSeries {
+    const n = candles.time.length;
+    if (n === 0) {
+      throw new AppError(
+        'INSUFFICIENT_DATA',
+        `${symbol} has no closed ${timeframe} candles on ${exchange} yet.`,
+        {
+          symbol,
+          exchange,
+          timeframe,
+          source,
+        },
+      );
+    }
+    return {
+      symbol,
+      exchange,
+      timeframe,
+      candles,
+      source,
+      asOf: candleCloseTime(candles.time[n - 1], timeframe),
+      fetchedAt: this.now(),
+    };
+  }
+}

@@ -1,0 +1,39 @@
+import type { Candles } from '../core/candles.js';
+import type { Timeframe } from './timeframes.js';
+
+/** Where an answer came from: a live exchange or the bundled offline snapshot (historical Binance data). */
+export type DataSourceKind = 'exchange' | 'offline';
+
+/** Closed candles of one market, as the services receive them. */
+export interface CandleSeries {
+  /** Unified symbol, e.g. 'BTC/USDT'. */
+  symbol: string;
+  /** ccxt exchange id the candles belong to ('binance' for the offline snapshot). */
+  exchange: string;
+  timeframe: Timeframe;
+  /** Closed candles only, oldest first, at most the requested limit. */
+  candles: Candles;
+  source: DataSourceKind;
+  /** Close time of the last candle (its open time + the timeframe): how current the data is. */
+  asOf: number;
+  /** When this answer was produced (ms), from the injected clock. */
+  fetchedAt: number;
+}
+
+/** 24h statistics of one market. */
+export interface Ticker24h {
+  symbol: string;
+  open: number;
+  high: number;
+  low: number;
+  last: number;
+  change: number;
+  /** Change in percent of `open`. */
+  percentage: number;
+  /** Volume in the base currency. */
+  baseVolume: number;
+  /** Volume in the quote currency; an estimate for the offline snapshot. Undefined when unknown. */
+  quoteVolume: number | undefined;
+  /** End of the 24h window (ms). */
+  timestamp: number;
+}

@@ -1,0 +1,259 @@
+/**
+ * The real ccxt Binance client against the local fixture exchange (real snapshot candles over HTTP on
+ * 127.0.0.1): market loading, symbol forms, paging, the still-forming candle, retries, timeouts,
+ * fallback to the offline snapshot, malformed bodies and caching.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sliceCandles, type Candles } from '../../src/core/candles.js';
+import { AppError } from '../../src/errors.js';
+import { setLogLevel } from '../../src/logger.js';
+import { CcxtSource } from '../../src/market/ccxt-source.js';
+import { MarketData, type MarketDataMode } from '../../src/market/market-data.js';
+import { SnapshotSource } from '../../src/market/snapshot.js';
+import { startFixtureExchange, type FixtureExchange } from '../helpers/fixture-exchange.js';
+
+const HOUR = 3_600_000;
+const snapshot = new SnapshotSource();
+let fx: FixtureExchange;
+
+/** Short timeouts and retry delays keep the failure tests fast; `rateLimit: 1` disables ccxt's pacing. */
+const fast = { retryBaseDelayMs: 5, retryMaxDelayMs: 20, timeoutMs: 300, ccxt: { rateLimit: 1 } };
+const market = (mode: MarketDataMode, extra: object = {}) =>
+  new MarketData({ mode, exchangeOptions: { ...fast, baseUrl: fx.baseUrl, ...extra } });
+
+async function appError(promise: Promise<unknown>): Promise<AppError> {
+  const e = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(AppError);
+  return e as AppError;
+}
+
+const klineRequests = () => fx.requests.filter((r) => r.includes('/klines')).length;
+
+function expectSameCandles(actual: Candles, expected: Candles): void {
+  for (const column of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
+    expect(actual[column]).toEqual(expected[column]);
+  }
+}
+
+beforeAll(async () => {
+  setLogLevel('error'); // the retry warnings are expected here
+  fx = await startFixtureExchange();
+});
+afterAll(async () => {
+  setLogLevel('info');
+  await fx.close();
+});
+beforeEach(() => {
+  fx.requests.length = 0;
+});
+
+describe('exchange mode against the fixture exchange', () => {
+  it('loads spot markets and returns the snapshot values, minus the still-forming candle', async () => {
+    const series = await market('exchange').getCandles({ symbol: 'BTCUSDT', timeframe: '1h', limit: 100 });
+    const hourly = await snapshot.candles('BTC/USDT', '1h');
+    const n = hourly.time.length;
+    // The fixture clock is 09:30 in the hour of the last snapshot candle: that candle is still forming.
+    expect(fx.now).toBe(hourly.time[n - 1]! + 30 * 60_000);
+    expectSameCandles(series.candles, sliceCandles(hourly, n - 101, n - 1));
+    expect(series).toMatchObject({
+      symbol: 'BTC/USDT',
+      exchange: 'binance',
+      source: 'exchange',
+      timeframe: '1h',
+    });
+    expect(series.asOf).toBe(hourly.time[n - 2]! + HOUR);
+    expect(fx.requests[0]).toBe('/api/v3/exchangeInfo');
+    expect(fx.requests.every((r) => r.startsWith('/api/v3/'))).toBe(true); // spot public endpoints only
+  });
+
+  it('judges "still forming" by the exchange clock (Date header), not the local one', async () => {
+    // Local clock far ahead of the fixture's: by it, every candle would look closed.
+    const farFuture = () => fx.now + 365 * 86_400_000;
+    const md = new MarketData({
+      mode: 'exchange',
+      now: farFuture,
+      exchangeOptions: { ...fast, baseUrl: fx.baseUrl },
+    });
+    const series = await md.getCandles({ symbol: 'BTC/USDT', timeframe: '1h', limit: 3 });
+    expect(series.asOf).toBeLessThanOrEqual(fx.now);
+  });
+
+  it('keeps the newest candle once the exchange clock has passed its close', async () => {
+    const hourly = await snapshot.candles('BTC/USDT', '1h');
+    const lastOpen = hourly.time[hourly.time.length - 1]!;
+    const closedFx = await startFixtureExchange({ now: lastOpen + HOUR });
+    try {
+      const md = new MarketData({
+        mode: 'exchange',
+        exchangeOptions: { ...fast, baseUrl: closedFx.baseUrl },
+      });
+      const series = await md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', limit: 2 });
+      expect(series.candles.time.at(-1)).toBe(lastOpen);
+      expect(series.asOf).toBe(lastOpen + HOUR);
+    } finally {
+      await closedFx.close();
+    }
+  });
+
+  it('serves higher timeframes equal to the snapshot resampling', async () => {
+    const md = market('exchange');
+    for (const timeframe of ['4h', '1d', '1w'] as const) {
+      const live = await md.getCandles({ symbol: 'BTC/USDT', timeframe, limit: 20 });
+      expectSameCandles(live.candles, await snapshot.latest('BTC/USDT', timeframe, 20));
+    }
+  });
+
+  it('pages beyond the 1000-candle request limit', async () => {
+    const series = await market('exchange').getCandles({ symbol: 'BTC/USDT', timeframe: '1h', limit: 2500 });
+    const hourly = await snapshot.candles('BTC/USDT', '1h');
+    const n = hourly.time.length;
+    expectSameCandles(series.candles, sliceCandles(hourly, n - 2501, n - 1));
+    expect(klineRequests()).toBeGreaterThanOrEqual(3);
+  });
+
+  it('accepts the usual symbol forms', async () => {
+    const md = market('exchange');
+    for (const symbol of ['ETHUSDT', 'ETH/USDT', 'eth-usdt', 'eth_usdt']) {
+      expect(await md.resolveSymbol(symbol)).toBe('ETH/USDT');
+    }
+    expect((await md.getCandles({ symbol: 'sol-usdt', timeframe: '4h', limit: 5 })).symbol).toBe('SOL/USDT');
+  });
+
+  it('reports an unknown symbol with suggestions, without falling back in auto mode', async () => {
+    const e = await appError(market('auto').getCandles({ symbol: 'BTCUSDX', timeframe: '1h' }));
+    expect(e.code).toBe('UNKNOWN_SYMBOL');
+    expect(e.message).toMatch(/^Unknown symbol BTCUSDX on Binance; did you mean BTC\/USDT/);
+    expect(e.details['suggestions']).toContain('BTC/USDT');
+  });
+
+  it('reports an unknown exchange id with close ids', () => {
+    expect(() => new MarketData({ mode: 'exchange', exchange: 'binanse' })).toThrow(/did you mean binance/);
+    try {
+      new CcxtSource({ exchange: 'krakn' });
+    } catch (e) {
+      expect((e as AppError).code).toBe('UNKNOWN_EXCHANGE');
+      expect((e as AppError).details['suggestions']).toContain('kraken');
+    }
+  });
+
+  it('retries after two 503s and after a 429 (Retry-After capped by retryMaxDelayMs)', async () => {
+    const md = market('exchange');
+    fx.inject({ kind: 'status', status: 503, times: 2 });
+    const series = await md.getCandles({ symbol: 'XRPUSDT', timeframe: '1h', limit: 5 });
+    expect(series.candles.time).toHaveLength(5);
+    expect(fx.requests.filter((r) => r === '/api/v3/exchangeInfo')).toHaveLength(3);
+
+    fx.inject({ kind: 'status', status: 429, times: 1, path: /klines/ });
+    const started = Date.now();
+    await md.getCandles({ symbol: 'XRPUSDT', timeframe: '4h', limit: 5 });
+    expect(Date.now() - started).toBeLessThan(1_000); // the fixture asks for 1 s; the cap is 20 ms
+    expect(klineRequests()).toBe(3);
+  });
+
+  it('gives up with RATE_LIMITED when 429s persist', async () => {
+    fx.inject({ kind: 'status', status: 429, times: 3, path: /klines/ });
+    const e = await appError(
+      market('exchange', { retries: 2 }).getCandles({ symbol: 'LTCUSDT', timeframe: '1h' }),
+    );
+    expect(e.code).toBe('RATE_LIMITED');
+  });
+
+  it('turns a timeout into EXCHANGE_UNAVAILABLE in exchange mode', async () => {
+    fx.inject({ kind: 'timeout', times: 2, path: /klines/ });
+    const e = await appError(
+      market('exchange', { retries: 1 }).getCandles({ symbol: 'ADAUSDT', timeframe: '1h' }),
+    );
+    expect(e.code).toBe('EXCHANGE_UNAVAILABLE');
+    expect(e.message).toBe(
+      'Binance did not answer in time while fetching ADA/USDT 1h candles (2 attempts); try again later.',
+    );
+  });
+
+  it('falls back to the snapshot in auto mode and then skips the exchange for a while', async () => {
+    const md = market('auto', { retries: 0 });
+    fx.inject({ kind: 'timeout', times: 1 });
+    const series = await md.getCandles({ symbol: 'DOTUSDT', timeframe: '1h', limit: 24 });
+    expect(series.source).toBe('offline');
+    expectSameCandles(series.candles, await snapshot.latest('DOT/USDT', '1h', 24));
+
+    const before = fx.requests.length;
+    const again = await md.getCandles({ symbol: 'LINKUSDT', timeframe: '4h', limit: 10 });
+    expect(again.source).toBe('offline');
+    expect(fx.requests.length).toBe(before); // the circuit breaker answers without trying the exchange
+  });
+
+  it('combines both reasons when the snapshot cannot stand in either', async () => {
+    const md = market('auto', { retries: 0 });
+    fx.inject({ kind: 'status', status: 502, times: 1 });
+    const e = await appError(md.getCandles({ symbol: 'BTCUSDT', timeframe: '15m' }));
+    expect(e.code).toBe('EXCHANGE_UNAVAILABLE');
+    expect(e.message).toMatch(
+      /unreachable or failing.*The offline snapshot cannot stand in: .*cannot serve 15m/,
+    );
+  });
+
+  it('turns a malformed body into a friendly EXCHANGE_UNAVAILABLE', async () => {
+    const md = market('exchange');
+    fx.inject({ kind: 'malformed', times: 1, path: /klines/ });
+    const e = await appError(md.getCandles({ symbol: 'NEARUSDT', timeframe: '1h', limit: 5 }));
+    expect(e.code).toBe('EXCHANGE_UNAVAILABLE');
+    expect(e.message).toBe('Binance sent an unreadable response for NEAR/USDT 1h candles; try again later.');
+    expect(e.message).not.toMatch(/JSON|Unexpected|position/);
+
+    fx.inject({ kind: 'malformed', times: 1, path: /exchangeInfo/ });
+    const markets = await appError(market('exchange').listSymbols());
+    expect(markets.code).toBe('EXCHANGE_UNAVAILABLE');
+  });
+
+  it('answers repeated requests from the cache', async () => {
+    const md = market('exchange');
+    const first = await md.getCandles({ symbol: 'TRXUSDT', timeframe: '1h', limit: 50 });
+    const requests = fx.requests.length;
+    const second = await md.getCandles({ symbol: 'TRX/USDT', timeframe: '1h', limit: 50 });
+    expect(second).toBe(first);
+    expect(fx.requests.length).toBe(requests);
+  });
+
+  it('fetches 24h tickers', async () => {
+    const { tickers, source, derived } = await market('exchange').getTickers();
+    expect(source).toBe('exchange');
+    expect(derived).toBe(false);
+    expect(tickers.length).toBeGreaterThan(400);
+    const offline = (await snapshot.tickers()).tickers.find((t) => t.symbol === 'ETH/USDT')!;
+    expect(tickers.find((t) => t.symbol === 'ETH/USDT')).toMatchObject({
+      last: offline.last,
+      high: offline.high,
+    });
+  });
+});
+
+describe('fixture exchange CLI', () => {
+  it('runs as a separate process and prints its URL', async () => {
+    // node --import tsx, not npx: the signal must reach the server process itself.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/helpers/fixture-exchange.ts', '--port', '0'],
+      {
+        cwd: new URL('../../', import.meta.url),
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)));
+      });
+      const { url, baseUrl } = JSON.parse(line) as { url: string; baseUrl: string };
+      expect(baseUrl).toBe(`${url}/api/v3`);
+      const time = (await (await fetch(`${baseUrl}/time`)).json()) as { serverTime: number };
+      expect(time.serverTime).toBe(fx.now);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
