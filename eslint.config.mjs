@@ -17,7 +17,13 @@ export default tseslint.config(
   },
   {
     // CLIs, benchmarks, fixtures and scripts print their results to stdout on purpose.
-    files: ['mcp-server/bench/**', 'mcp-server/scripts/**', 'mcp-server/test/**', 'mcp-server/src/cli*.ts', 'scripts/**'],
+    files: [
+      'mcp-server/bench/**',
+      'mcp-server/scripts/**',
+      'mcp-server/test/**',
+      'mcp-server/src/cli*.ts',
+      'scripts/**',
+    ],
     rules: { 'no-console': 'off' },
   },
 );

@@ -22,7 +22,12 @@ export function time(name: string, fn: () => unknown, iterations = 30, warmup = 
   return summarize(name, samples);
 }
 
-export async function timeAsync(name: string, fn: () => Promise<unknown>, iterations = 200, warmup = 20): Promise<Timing> {
+export async function timeAsync(
+  name: string,
+  fn: () => Promise<unknown>,
+  iterations = 200,
+  warmup = 20,
+): Promise<Timing> {
   for (let i = 0; i < warmup; i++) await fn();
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {
