@@ -65,7 +65,9 @@ async function main(argv: string[]): Promise<number> {
         url,
         data_source: config.DATA_SOURCE,
         exchange: config.EXCHANGE,
-        auth: config.requireAuth ? 'bearer' : 'none (loopback only)',
+        access: config.requireAuth
+          ? 'bearer API key required'
+          : 'open on loopback (set MCP_API_KEYS to require keys)',
       });
       const stop = () => void close().finally(() => process.exit(0));
       process.once('SIGINT', stop);

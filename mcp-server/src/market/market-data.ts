@@ -51,6 +51,13 @@ export interface TickerSet {
   tickers: Ticker24h[];
 }
 
+export interface ExchangeContact {
+  reachable: boolean;
+  /** When (ms) the exchange last answered or failed. */
+  at: number;
+  reason?: string;
+}
+
 export const DEFAULT_CANDLE_LIMIT = 500;
 export const MAX_CANDLE_LIMIT = 5_000;
 /**
@@ -72,6 +79,8 @@ export class MarketData {
   private readonly sources = new Map<string, CcxtSource>();
   /** Exchanges found unreachable (auto mode): skipped until `until`, answering with `error`'s reason. */
   private readonly outages = new Map<string, { until: number; error: AppError }>();
+  /** The last exchange call's outcome per exchange, for health reporting. */
+  private readonly lastContact = new Map<string, ExchangeContact>();
 
   constructor(options: MarketDataOptions = {}) {
     this.mode = options.mode ?? 'auto';
@@ -157,6 +166,15 @@ export class MarketData {
     );
   }
 
+  /** Mode, default exchange and how each exchange answered last time (none yet: not contacted). */
+  health(): { data_source: MarketDataMode; exchange: string; exchanges: Record<string, ExchangeContact> } {
+    return {
+      data_source: this.mode,
+      exchange: this.defaultExchange,
+      exchanges: Object.fromEntries(this.lastContact),
+    };
+  }
+
   /** Run `live` or `offline` according to the mode; in auto mode an outage switches to `offline`. */
   private async withFallback<T>(
     exchange: string | undefined,
@@ -170,9 +188,13 @@ export class MarketData {
       return this.fallBack(offline, outage.error);
     }
     try {
-      return await live(source);
+      const result = await live(source);
+      this.lastContact.set(source.exchangeId, { reachable: true, at: this.now() });
+      return result;
     } catch (e) {
       const unreachable = isAppError(e) && (e.code === 'EXCHANGE_UNAVAILABLE' || e.code === 'RATE_LIMITED');
+      if (unreachable)
+        this.lastContact.set(source.exchangeId, { reachable: false, at: this.now(), reason: e.message });
       if (this.mode !== 'auto' || !unreachable) throw e;
       this.outages.set(source.exchangeId, { until: this.now() + this.outageMs, error: e });
       log.warn('exchange unavailable, answering from the offline snapshot', {

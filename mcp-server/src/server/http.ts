@@ -42,8 +42,7 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
       status: 'ok',
       version: ctx.version,
       uptime_s: Math.round(process.uptime()),
-      data_source: ctx.market.mode,
-      exchange: ctx.market.defaultExchange,
+      ...ctx.market.health(),
     });
   });
 

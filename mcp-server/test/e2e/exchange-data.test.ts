@@ -98,5 +98,14 @@ describe('auto mode with an unreachable exchange', () => {
     });
     expect(r.data_source).toBe('offline');
     expect(r.notes.join(' ')).toMatch(/snapshot/);
+    const health = (await (await fetch(`${server.origin}/health`)).json()) as {
+      data_source: string;
+      exchanges: Record<string, { reachable: boolean; reason?: string }>;
+    };
+    expect(health.data_source).toBe('auto');
+    expect(health.exchanges.binance).toMatchObject({
+      reachable: false,
+      reason: expect.stringMatching(/unreachable/),
+    });
   });
 });
