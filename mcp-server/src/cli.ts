@@ -12,6 +12,7 @@ import { createAppContext, VERSION } from './services/app.js';
 import { startHttpServer } from './server/http.js';
 import { startStdioServer } from './server/stdio.js';
 import { analyzeCryptoInput } from './tools/analyze-crypto.js';
+import { describeIssues } from './tools/schemas.js';
 import { formatReportSummary } from './services/report-text.js';
 import { isAppError } from './errors.js';
 import { log, setLogLevel } from './logger.js';
@@ -87,9 +88,7 @@ async function main(argv: string[]): Promise<number> {
         ...(values.compare ? { comparison_symbol: values.compare } : {}),
       });
       if (!parsed.success) {
-        process.stderr.write(
-          `Invalid arguments:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || 'symbol'}: ${i.message}`).join('\n')}\n`,
-        );
+        process.stderr.write(`Invalid arguments: ${describeIssues(parsed.error)}\n`);
         return 2;
       }
       const result = await ctx.analysis.analyze(parsed.data);

@@ -47,10 +47,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const cfg = parsed.data;
-  const loopback = LOOPBACK.has(cfg.MCP_HOST);
-  if (!loopback && cfg.MCP_API_KEYS.length === 0) {
+  // Reachable from beyond this machine: bound to a public interface, or published through a proxy
+  // under a public host name. Either way the API needs keys.
+  const publicHost = cfg.MCP_ALLOWED_HOSTS.find((h) => !LOOPBACK.has(h) && h !== '[::1]');
+  const exposure = !LOOPBACK.has(cfg.MCP_HOST)
+    ? `MCP_HOST (${cfg.MCP_HOST}) is not a loopback address`
+    : publicHost !== undefined
+      ? `MCP_ALLOWED_HOSTS publishes the server as ${publicHost}`
+      : null;
+  if (exposure !== null && cfg.MCP_API_KEYS.length === 0) {
     throw new ConfigError(
-      `Invalid configuration:\n  MCP_API_KEYS: required when MCP_HOST (${cfg.MCP_HOST}) is not a loopback address; ` +
+      `Invalid configuration:\n  MCP_API_KEYS: required because ${exposure}; ` +
         'set one or more comma-separated keys (e.g. MCP_API_KEYS=$(openssl rand -hex 32)).',
     );
   }

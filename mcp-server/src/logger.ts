@@ -12,16 +12,27 @@ export function setLogLevel(level: Level): void {
   threshold = order[level];
 }
 
-const SECRET_KEY = /(authorization|token|secret|password|api[_-]?key|auth)/i;
-const PHONE = /\+?\d[\d\s-]{7,}\d/g;
+const SECRET_KEY =
+  /^(authorization|cookie|set-cookie)$|token|secret|passw(or)?d|^pw$|api[_-]?key|credential/i;
+/** International numbers as WhatsApp and Twilio use them (+ and 8-15 digits, optional separators). */
+const PHONE = /(whatsapp:)?\+\d(?:[\s().-]{0,2}\d){7,14}\b/g;
 const BEARER = /Bearer\s+[A-Za-z0-9._~+/=-]+/g;
+const INLINE_SECRET = /\b(token|api[_-]?key|secret|password|auth[_-]?token)=([^&\s]+)/gi;
 
 /** Redact secrets (by key name) and phone-number-like digit runs (by shape) from a log payload. */
 export function redact(value: unknown, key = ''): unknown {
   if (SECRET_KEY.test(key)) return '[redacted]';
-  if (typeof value === 'string') return value.replace(BEARER, 'Bearer [redacted]').replace(PHONE, '[phone]');
+  if (typeof value === 'string') {
+    return value
+      .replace(BEARER, 'Bearer [redacted]')
+      .replace(INLINE_SECRET, '$1=[redacted]')
+      .replace(PHONE, '[phone]');
+  }
   if (Array.isArray(value)) return value.map((v) => redact(v));
-  if (value instanceof Error) return { name: value.name, message: redact(value.message) };
+  if (value instanceof Error) {
+    // The stack is kept (redacted) so unexpected failures can be debugged from the log.
+    return { name: value.name, message: redact(value.message), stack: redact(value.stack ?? '') };
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = redact(v, k);

@@ -6,6 +6,7 @@ import {
   exchanges as exchangeClasses,
   ExchangeError,
   NetworkError,
+  NotSupported,
   RateLimitExceeded,
   RequestTimeout,
   type Exchange,
@@ -46,6 +47,29 @@ interface FetchOHLCVOptions {
   limit: number;
 }
 
+type ExchangeClass = new (config: object) => Exchange;
+const exchangeClassById = exchangeClasses as unknown as Record<string, ExchangeClass>;
+
+/**
+ * The ccxt id of a user's exchange name (trimmed, lower case); UNKNOWN_EXCHANGE with close ids when ccxt
+ * has no such exchange. Needs no network: ccxt ships its exchange list.
+ */
+export function knownExchangeId(exchange: string): string {
+  const id = exchange.trim().toLowerCase();
+  if (Object.hasOwn(exchangeClassById, id)) return id;
+  const suggestions = closeMatches(id, Object.keys(exchangeClassById));
+  const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '.';
+  throw new AppError('UNKNOWN_EXCHANGE', `Unknown exchange "${id}"${hint}`, { exchange: id, suggestions });
+}
+
+/**
+ * Whether `e` says the exchange is down or unreachable (network error, timeout, 5xx, unreadable body), so
+ * that another source may stand in. Rate limits, exchange-reported errors and unsupported requests are not.
+ */
+export function isOutage(e: unknown): e is AppError {
+  return e instanceof AppError && e.code === 'EXCHANGE_UNAVAILABLE' && e.details['outage'] === true;
+}
+
 /** Public market data of one exchange through ccxt: spot markets only, no API keys. */
 export class CcxtSource {
   readonly exchangeId: string;
@@ -59,22 +83,13 @@ export class CcxtSource {
   private spotSymbols?: Promise<ReadonlySet<string>>;
 
   constructor(options: CcxtSourceOptions = {}) {
-    const id = (options.exchange ?? 'binance').trim().toLowerCase();
-    const classes = exchangeClasses as unknown as Record<string, new (config: object) => Exchange>;
-    if (!Object.hasOwn(classes, id)) {
-      const suggestions = closeMatches(id, Object.keys(classes));
-      const hint = suggestions.length > 0 ? `; did you mean ${suggestions.join(', ')}?` : '.';
-      throw new AppError('UNKNOWN_EXCHANGE', `Unknown exchange "${id}"${hint}`, {
-        exchange: id,
-        suggestions,
-      });
-    }
+    const id = knownExchangeId(options.exchange ?? 'binance');
     this.exchangeId = id;
     this.retries = options.retries ?? 3;
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 8_000;
     this.localNow = options.now ?? Date.now;
-    this.client = new classes[id]!({
+    this.client = new exchangeClassById[id]!({
       enableRateLimit: true,
       timeout: options.timeoutMs ?? 10_000,
       // Spot only: no futures/options market lists are downloaded (ccxt merges this into its defaults).
@@ -135,7 +150,9 @@ export class CcxtSource {
     const pageSize = this.maxCandlesPerRequest();
     const what = `${symbol} ${timeframe} candles`;
     const fetchPage = async (from: number | undefined, count: number): Promise<OHLCV[]> => {
-      const page = await this.call(what, () => this.client.fetchOHLCV(symbol, timeframe, from, count));
+      const page = await this.call('fetchOHLCV', what, () =>
+        this.client.fetchOHLCV(symbol, timeframe, from, count),
+      );
       if (!page.every(isValidRow)) throw this.malformed(what);
       return page;
     };
@@ -169,7 +186,7 @@ export class CcxtSource {
   async fetchTickers(symbols?: string[]): Promise<Ticker24h[]> {
     const unified = symbols && (await Promise.all(symbols.map((s) => this.resolveSymbol(s))));
     const known = await this.loadSpotSymbols();
-    const tickers = await this.call('24h tickers', () => this.client.fetchTickers(unified));
+    const tickers = await this.call('fetchTickers', '24h tickers', () => this.client.fetchTickers(unified));
     return Object.values(tickers)
       .filter((t) => t.symbol !== undefined && known.has(t.symbol))
       .map((t) => ({
@@ -182,29 +199,40 @@ export class CcxtSource {
         percentage: t.percentage ?? NaN,
         baseVolume: t.baseVolume ?? NaN,
         quoteVolume: t.quoteVolume ?? undefined,
-        timestamp: t.timestamp ?? this.now(),
+        timestamp: t.timestamp, // undefined when the exchange did not say: not invented
       }));
   }
 
   private loadSpotSymbols(): Promise<ReadonlySet<string>> {
     if (!this.spotSymbols) {
-      // reload=true: ccxt keeps a failed load's rejected promise and would return it forever otherwise.
-      this.spotSymbols = this.call('the market list', () => this.client.loadMarkets(true)).then((markets) => {
-        const spot = new Set(
-          Object.values(markets)
-            .filter((m) => m?.spot)
-            .map((m) => m!.symbol),
-        );
-        if (spot.size === 0) throw this.malformed('the market list');
-        return spot;
-      });
+      this.spotSymbols = this.fetchSpotSymbols();
       this.spotSymbols.catch(() => (this.spotSymbols = undefined)); // try again on the next call
     }
     return this.spotSymbols;
   }
 
-  /** Run one ccxt call, retrying transient failures with exponential backoff and jitter. */
-  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+  private async fetchSpotSymbols(): Promise<ReadonlySet<string>> {
+    // Derivatives-only ids (binanceusdm, binancecoinm, kucoinfutures) list their market types without
+    // 'spot'. Our spot-only option replaces that list, and binanceusdm would then load Binance's spot
+    // markets and pass them off as its own: refuse before any request.
+    const describe = this.client.describe() as { options?: { fetchMarkets?: { types?: unknown } } };
+    const types = describe.options?.fetchMarkets?.types;
+    if (Array.isArray(types) && !types.includes('spot')) throw this.noSpotMarkets();
+    // reload=true: ccxt keeps a failed load's rejected promise and would return it forever otherwise.
+    const markets = Object.values(
+      await this.call('loadMarkets', 'the market list', () => this.client.loadMarkets(true)),
+    );
+    const spot = new Set(markets.filter((m) => m?.spot).map((m) => m!.symbol));
+    if (markets.length === 0) throw this.malformed('the market list');
+    if (spot.size === 0) throw this.noSpotMarkets(); // e.g. krakenfutures, whose list ignores the option
+    return spot;
+  }
+
+  /**
+   * Run one ccxt call (`method` names it for errors), retrying transient failures with exponential
+   * backoff and jitter.
+   */
+  private async call<T>(method: string, what: string, request: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await request();
@@ -212,7 +240,7 @@ export class CcxtSource {
         return result;
       } catch (e) {
         if (!(e instanceof NetworkError) || attempt >= this.retries || unreachable(e)) {
-          throw this.toAppError(e, what, attempt + 1);
+          throw this.toAppError(e, method, what, attempt + 1);
         }
         const delayMs = this.retryDelay(attempt, e);
         log.warn('exchange request failed, retrying', {
@@ -244,7 +272,7 @@ export class CcxtSource {
     if (Number.isFinite(date)) this.clockOffsetMs = date - this.localNow();
   }
 
-  private toAppError(e: unknown, what: string, attempts: number): AppError {
+  private toAppError(e: unknown, method: string, what: string, attempts: number): AppError {
     if (e instanceof AppError) return e;
     const details = {
       exchange: this.exchangeId,
@@ -268,13 +296,20 @@ export class CcxtSource {
       return new AppError(
         'EXCHANGE_UNAVAILABLE',
         `${this.name} did not answer in time while fetching ${what}${tries}; try again later.`,
-        details,
+        { ...details, outage: true },
       );
     }
     if (e instanceof NetworkError) {
       return new AppError(
         'EXCHANGE_UNAVAILABLE',
         `${this.name} is unreachable or failing while fetching ${what}${tries}; try again later.`,
+        { ...details, outage: true },
+      );
+    }
+    if (e instanceof NotSupported) {
+      return new AppError(
+        'INVALID_ARGUMENT',
+        `${this.name} does not support ${method} through ccxt, so it cannot provide ${what}.`,
         details,
       );
     }
@@ -292,7 +327,15 @@ export class CcxtSource {
     return new AppError(
       'EXCHANGE_UNAVAILABLE',
       `${this.name} sent an unreadable response for ${what}; try again later.`,
-      { exchange: this.exchangeId, ...details },
+      { exchange: this.exchangeId, ...details, outage: true },
+    );
+  }
+
+  private noSpotMarkets(): AppError {
+    return new AppError(
+      'INVALID_ARGUMENT',
+      `${this.name} has no spot market data through ccxt; this server serves spot markets only.`,
+      { exchange: this.exchangeId },
     );
   }
 
@@ -343,9 +386,11 @@ function isValidRow(row: OHLCV): boolean {
 }
 
 /**
- * No host by that name, or nothing listening: retrying will not help, and answering at once lets
- * auto mode fall back to the snapshot without seconds of backoff on a machine with no internet.
+ * No host by that name, nothing listening, no route to the network or host: retrying will not help, and
+ * answering at once lets auto mode fall back to the snapshot without seconds of backoff on a machine with
+ * no internet. EAI_AGAIN is nominally a temporary DNS failure, but without internet it is what the
+ * resolver answers, so it is treated the same way.
  */
 function unreachable(e: Error): boolean {
-  return /\b(ENOTFOUND|ECONNREFUSED)\b/.test(e.message);
+  return /\b(ENOTFOUND|ECONNREFUSED|ENETUNREACH|EHOSTUNREACH|EAI_AGAIN)\b/.test(e.message);
 }

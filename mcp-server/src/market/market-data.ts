@@ -2,15 +2,17 @@ import type { Candles } from '../core/candles.js';
 import { AppError, isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { MemoryCache, type CacheStore } from './cache.js';
-import { CcxtSource, type CcxtSourceOptions } from './ccxt-source.js';
+import { CcxtSource, isOutage, knownExchangeId, type CcxtSourceOptions } from './ccxt-source.js';
 import { SnapshotSource } from './snapshot.js';
 import { candleCloseTime, parseTimeframe, type Timeframe } from './timeframes.js';
-import type { CandleSeries, DataSourceKind, Ticker24h } from './types.js';
+import type { CandleSeries, DataSourceKind, SnapshotFallback, Ticker24h } from './types.js';
 
 /**
  * - `exchange`: live data only; an unreachable exchange is EXCHANGE_UNAVAILABLE.
- * - `offline`: the bundled snapshot only.
- * - `auto`: the exchange, falling back to the snapshot while it is unreachable.
+ * - `offline`: the bundled snapshot (Binance data) only, whichever exchange is asked for.
+ * - `auto`: the exchange; for Binance, the snapshot's exchange, the snapshot stands in while it is
+ *   unreachable. Other exchanges answer EXCHANGE_UNAVAILABLE then: Binance candles are not theirs.
+ * In every mode an exchange id ccxt does not know is UNKNOWN_EXCHANGE.
  */
 export type MarketDataMode = 'auto' | 'exchange' | 'offline';
 
@@ -19,7 +21,10 @@ export interface MarketDataOptions {
   mode?: MarketDataMode;
   /** ccxt id of the default exchange. Default 'binance'. */
   exchange?: string;
-  /** Options of the ccxt client; `baseUrl` applies to the default exchange only. */
+  /**
+   * Options of the ccxt client; `baseUrl` applies to the default exchange only. In auto mode `retries`
+   * defaults to 1, so that an unreachable exchange falls back after about two timeouts rather than four.
+   */
   exchangeOptions?: Omit<CcxtSourceOptions, 'exchange'>;
   /** Directory of the offline snapshot. Default: the bundled data/snapshot. */
   snapshotDir?: string;
@@ -49,6 +54,8 @@ export interface TickerSet {
   /** For the snapshot: computed from its candles rather than reported by the exchange. */
   derived: boolean;
   tickers: Ticker24h[];
+  /** Set when the snapshot answered although the caller asked for another exchange or live data. */
+  fallback?: SnapshotFallback;
 }
 
 export interface ExchangeContact {
@@ -65,6 +72,7 @@ export const MAX_CANDLE_LIMIT = 5_000;
  * publish a closed candle a moment late, and a halted market never publishes one.
  */
 const MIN_LIVE_TTL_MS = 5_000;
+const SNAPSHOT_IS_BINANCE_ONLY = 'the offline snapshot holds Binance data only';
 
 /** The market data facade the services use: source selection, fallback, caching. */
 export class MarketData {
@@ -84,14 +92,14 @@ export class MarketData {
 
   constructor(options: MarketDataOptions = {}) {
     this.mode = options.mode ?? 'auto';
-    this.defaultExchange = (options.exchange ?? 'binance').toLowerCase();
+    this.defaultExchange = knownExchangeId(options.exchange ?? 'binance');
     this.exchangeOptions = options.exchangeOptions ?? {};
     this.snapshot = new SnapshotSource(options.snapshotDir === undefined ? {} : { dir: options.snapshotDir });
     this.cache = options.cache ?? new MemoryCache({ now: options.now });
     this.now = options.now ?? Date.now;
     this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
     this.outageMs = options.outageMs ?? 60_000;
-    // Fail at start on an unknown exchange id rather than on the first request.
+    // Fail at start on an unusable exchange configuration (e.g. base URL) rather than on the first request.
     if (this.mode !== 'offline') this.source(this.defaultExchange);
   }
 
@@ -117,13 +125,14 @@ export class MarketData {
           return this.series(symbol, source.exchangeId, timeframe, candles, 'exchange');
         });
       },
-      async () => {
+      async (fallback) => {
         const symbol = await this.snapshot.resolveSymbol(request.symbol);
         const key = `offline:${this.snapshot.exchange}:${symbol}:${timeframe}:${limit}`;
-        return this.cache.getOrLoad(key, this.cacheTtlMs, async () => {
+        const series = await this.cache.getOrLoad(key, this.cacheTtlMs, async () => {
           const candles = await this.snapshot.latest(symbol, timeframe, limit);
           return this.series(symbol, this.snapshot.exchange, timeframe, candles, 'offline');
         });
+        return fallback ? { ...series, fallback } : series; // the cached object is shared: not changed
       },
     );
   }
@@ -139,11 +148,12 @@ export class MarketData {
           derived: false,
           tickers: await source.fetchTickers(),
         })),
-      async () => ({
+      async (fallback) => ({
         exchange: this.snapshot.exchange,
         source: 'offline',
         derived: true,
         tickers: (await this.snapshot.tickers()).tickers,
+        ...(fallback && { fallback }),
       }),
     );
   }
@@ -175,30 +185,36 @@ export class MarketData {
     };
   }
 
-  /** Run `live` or `offline` according to the mode; in auto mode an outage switches to `offline`. */
+  /**
+   * Run `live` or `offline` according to the mode; in auto mode an outage of the snapshot's exchange
+   * switches to `offline`. `offline` receives why it stands in, if it does for another exchange or an outage.
+   */
   private async withFallback<T>(
-    exchange: string | undefined,
+    requested: string | undefined,
     live: (source: CcxtSource) => Promise<T>,
-    offline: () => Promise<T>,
+    offline: (fallback?: SnapshotFallback) => Promise<T>,
   ): Promise<T> {
-    if (this.mode === 'offline') return offline();
-    const source = this.source((exchange ?? this.defaultExchange).toLowerCase());
-    const outage = this.outages.get(source.exchangeId);
-    if (this.mode === 'auto' && outage && outage.until > this.now()) {
-      return this.fallBack(offline, outage.error);
+    const exchange = knownExchangeId(requested ?? this.defaultExchange);
+    if (this.mode === 'offline') {
+      const asked = exchange === this.snapshot.exchange;
+      return offline(asked ? undefined : { requestedExchange: exchange, reason: SNAPSHOT_IS_BINANCE_ONLY });
     }
+    const source = this.source(exchange);
+    const canFallBack = this.mode === 'auto' && exchange === this.snapshot.exchange;
+    const outage = this.outages.get(exchange);
+    if (canFallBack && outage && outage.until > this.now()) return this.fallBack(offline, outage.error);
     try {
       const result = await live(source);
-      this.lastContact.set(source.exchangeId, { reachable: true, at: this.now() });
+      this.lastContact.set(exchange, { reachable: true, at: this.now() });
       return result;
     } catch (e) {
-      const unreachable = isAppError(e) && (e.code === 'EXCHANGE_UNAVAILABLE' || e.code === 'RATE_LIMITED');
-      if (unreachable)
-        this.lastContact.set(source.exchangeId, { reachable: false, at: this.now(), reason: e.message });
-      if (this.mode !== 'auto' || !unreachable) throw e;
-      this.outages.set(source.exchangeId, { until: this.now() + this.outageMs, error: e });
+      if (isAppError(e) && (e.code === 'EXCHANGE_UNAVAILABLE' || e.code === 'RATE_LIMITED'))
+        this.lastContact.set(exchange, { reachable: false, at: this.now(), reason: e.message });
+      // A rate limit passes in a minute and says so: no reason to answer with older data meanwhile.
+      if (!canFallBack || !isOutage(e)) throw e;
+      this.outages.set(exchange, { until: this.now() + this.outageMs, error: e });
       log.warn('exchange unavailable, answering from the offline snapshot', {
-        exchange: source.exchangeId,
+        exchange,
         code: e.code,
         retryAfterMs: this.outageMs,
       });
@@ -206,9 +222,12 @@ export class MarketData {
     }
   }
 
-  private async fallBack<T>(offline: () => Promise<T>, outage: AppError): Promise<T> {
+  private async fallBack<T>(
+    offline: (fallback: SnapshotFallback) => Promise<T>,
+    outage: AppError,
+  ): Promise<T> {
     try {
-      return await offline();
+      return await offline({ requestedExchange: this.snapshot.exchange, reason: outage.message });
     } catch (e) {
       if (!isAppError(e)) throw e;
       throw new AppError(
@@ -225,6 +244,7 @@ export class MarketData {
       const { baseUrl, ...shared } = this.exchangeOptions;
       source = new CcxtSource({
         now: this.now,
+        ...(this.mode === 'auto' && { retries: 1 }), // fall back after about two timeouts, not four
         ...shared,
         ...(exchange === this.defaultExchange && baseUrl !== undefined ? { baseUrl } : {}),
         exchange,

@@ -41,7 +41,8 @@ export interface SnapshotTickers {
   note: string;
   /** End of the 24h window. */
   asOf: number;
-  tickers: Ticker24h[];
+  /** All with `timestamp` = `asOf`. */
+  tickers: Array<Ticker24h & { timestamp: number }>;
 }
 
 interface DerivedTickerFile {

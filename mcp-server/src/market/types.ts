@@ -18,6 +18,16 @@ export interface CandleSeries {
   asOf: number;
   /** When this answer was produced (ms), from the injected clock. */
   fetchedAt: number;
+  /** Set when the offline snapshot answered although the caller asked for another exchange or live data. */
+  fallback?: SnapshotFallback;
+}
+
+/** Why the offline snapshot (Binance data) stood in for the exchange the caller asked for. */
+export interface SnapshotFallback {
+  /** ccxt id of the exchange asked for. */
+  requestedExchange: string;
+  /** Why it did not answer: the outage error's message, or that the snapshot holds Binance data only. */
+  reason: string;
 }
 
 /** 24h statistics of one market. */
@@ -34,6 +44,6 @@ export interface Ticker24h {
   baseVolume: number;
   /** Volume in the quote currency; an estimate for the offline snapshot. Undefined when unknown. */
   quoteVolume: number | undefined;
-  /** End of the 24h window (ms). */
-  timestamp: number;
+  /** End of the 24h window (ms); undefined when the exchange did not say. */
+  timestamp: number | undefined;
 }

@@ -20,19 +20,19 @@ const LOCAL_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
 export function createHttpApp(ctx: AppContext): { app: express.Express; close: () => Promise<void> } {
   const { config } = ctx;
-  const loopback = isLoopbackHost(config.MCP_HOST);
+  // Host: localhost names on a loopback bind, plus the operator's public names; none given on a public
+  // bind means any Host (keys are required there). Origin: browsers only from those names, always.
   const allowedHosts =
     config.MCP_ALLOWED_HOSTS.length > 0
       ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_HOSTS]
-      : loopback
+      : isLoopbackHost(config.MCP_HOST)
         ? LOCAL_NAMES
         : undefined;
-  const allowedOrigins =
-    config.MCP_ALLOWED_ORIGINS.length > 0 ? [...LOCAL_NAMES, ...config.MCP_ALLOWED_ORIGINS] : allowedHosts;
+  const allowedOrigins = [...LOCAL_NAMES, ...config.MCP_ALLOWED_HOSTS, ...config.MCP_ALLOWED_ORIGINS];
   const app = createMcpExpressApp({
     host: config.MCP_HOST,
     ...(allowedHosts ? { allowedHosts } : {}),
-    ...(allowedOrigins ? { allowedOrigins } : {}),
+    allowedOrigins,
     jsonLimit: '256kb',
   });
   app.disable('x-powered-by');

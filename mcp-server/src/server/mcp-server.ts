@@ -3,14 +3,21 @@
  * a fresh McpServer. The SDK calls the factory per HTTP request or per stdio connection, so it only
  * wires definitions to the shared, long-lived AppContext.
  */
-import { McpServer, ResourceTemplate, type CallToolResult } from '@modelcontextprotocol/server';
+import {
+  McpServer,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceTemplate,
+  type CallToolResult,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { AppContext } from '../services/context.js';
 import { tools } from '../tools/index.js';
 import type { ToolDefinition } from '../tools/tool.js';
 import { isAppError } from '../errors.js';
 import { log } from '../logger.js';
-import { symbolSchema, timeframeSchema, exchangeSchema } from '../tools/schemas.js';
+import { describeIssues, symbolSchema, timeframeSchema } from '../tools/schemas.js';
+import { analyzeCryptoInput, analyzeCryptoOutput } from '../tools/analyze-crypto.js';
 
 const INSTRUCTIONS =
   'Crypto market intelligence from closed exchange candles. Call analyze_crypto for one symbol and timeframe; ' +
@@ -88,17 +95,27 @@ function registerAnalysisResource(server: McpServer, ctx: AppContext): void {
       mimeType: 'application/json',
     },
     async (uri, vars) => {
-      const args = z
-        .object({ exchange: exchangeSchema, symbol: symbolSchema, timeframe: timeframeSchema })
-        .parse({ exchange: vars.exchange, symbol: vars.symbol, timeframe: vars.timeframe });
-      const report = await ctx.analysis.analyze({
-        symbol: args.symbol,
-        timeframe: args.timeframe,
-        exchange: args.exchange,
-        limit: 500,
-        higher_timeframe: 'auto',
+      const one = (v: string | string[] | undefined) =>
+        decodeURIComponent(Array.isArray(v) ? (v[0] ?? '') : (v ?? ''));
+      const parsed = analyzeCryptoInput.safeParse({
+        exchange: one(vars.exchange),
+        symbol: one(vars.symbol),
+        timeframe: one(vars.timeframe),
       });
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(report) }] };
+      if (!parsed.success) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Invalid analysis URI ${uri.href}: ${describeIssues(parsed.error)}`,
+        );
+      }
+      try {
+        const report = analyzeCryptoOutput.parse(await ctx.analysis.analyze(parsed.data));
+        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(report) }] };
+      } catch (err) {
+        if (isAppError(err))
+          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${err.code}: ${err.message}`);
+        throw err;
+      }
     },
   );
 }

@@ -11,6 +11,8 @@ export function startStdioServer(ctx: AppContext): { close: () => Promise<void> 
   const handle = serveStdio(() => buildMcpServer(ctx), {
     onerror: (error) => log.warn('stdio error', { error }),
   });
+  // When stdin ends the SDK closes the connection, aborting calls still running (the MCP stdio
+  // binding: servers exit promptly on EOF; clients keep stdin open until they have read the answers).
   process.stdin.once('end', () => {
     void handle.close().finally(() => process.exit(0));
   });

@@ -1,12 +1,30 @@
 /**
  * The analysis capability: fetch closed candles (and, when asked, a higher timeframe and a comparison
- * symbol), build the report in core, and attach provenance. Reports are memoised per candle series
- * object, which the market cache keeps for its TTL, so repeated calls on unchanged data are cheap
- * while a newly closed candle always produces a fresh report.
+ * symbol), build the report in core, and attach provenance to every series used.
+ *
+ * Honesty rules enforced here: secondary series must come from the same kind of source as the main
+ * one (never live candles mixed with the months-old snapshot), and higher-timeframe candles are cut
+ * at the main series' last close so confluence never sees later data. Reports are memoised per
+ * candle-series object, which the market cache keeps until the next candle closes, so repeated calls
+ * are cheap and a newly closed candle always produces a fresh report. Notes depend on the request and
+ * are built on every call.
  */
-import { buildReport, MIN_REPORT_CANDLES, type MarketReport } from '../core/report/index.js';
-import type { CandleSeries, MarketData, Timeframe } from '../market/index.js';
-import { AppError } from '../errors.js';
+import { sliceCandles } from '../core/candles.js';
+import {
+  buildReport,
+  MIN_HIGHER_CANDLES,
+  MIN_REPORT_CANDLES,
+  type MarketReport,
+} from '../core/report/index.js';
+import {
+  candleCloseTime,
+  DAY_MS,
+  timeframeMs,
+  type CandleSeries,
+  type MarketData,
+  type Timeframe,
+} from '../market/index.js';
+import { AppError, isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { formatAge } from './format-age.js';
 
@@ -31,8 +49,19 @@ export interface Provenance {
   first_candle: string;
 }
 
+interface SeriesSource {
+  data_source: 'exchange' | 'offline';
+  exchange: string;
+  as_of: string;
+}
+
 export type AnalysisResult = { symbol: string; timeframe: string } & Provenance &
-  MarketReport & { notes: string[]; disclaimer: string };
+  Omit<MarketReport, 'confluence' | 'comparison'> & {
+    confluence: (SeriesSource & NonNullable<MarketReport['confluence']>) | null;
+    comparison: (SeriesSource & NonNullable<MarketReport['comparison']>) | null;
+    notes: string[];
+    disclaimer: string;
+  };
 
 /** The next timeframe up, used for confluence when `higher_timeframe` is `auto`. */
 export const HIGHER_TIMEFRAME: Partial<Record<Timeframe, Timeframe>> = {
@@ -52,20 +81,25 @@ export const HIGHER_TIMEFRAME: Partial<Record<Timeframe, Timeframe>> = {
   '1w': '1M',
 };
 
+const HIGHER_LIMIT = 300;
+
 export function provenance(series: CandleSeries, now: number): Provenance {
-  const n = series.candles.time.length;
   return {
-    data_source: series.source,
-    exchange: series.exchange,
-    as_of: new Date(series.asOf).toISOString(),
+    ...seriesSource(series),
     data_age_ms: Math.max(0, now - series.asOf),
-    candles: n,
+    candles: series.candles.time.length,
     first_candle: new Date(series.candles.time[0]!).toISOString(),
   };
 }
 
+const seriesSource = (s: CandleSeries): SeriesSource => ({
+  data_source: s.source,
+  exchange: s.exchange,
+  as_of: new Date(s.asOf).toISOString(),
+});
+
 export class AnalysisService {
-  private readonly memo = new WeakMap<CandleSeries, Map<string, { report: MarketReport; notes: string[] }>>();
+  private readonly memo = new WeakMap<CandleSeries, Map<string, MarketReport>>();
 
   constructor(
     private readonly market: MarketData,
@@ -89,67 +123,118 @@ export class AnalysisService {
       );
     }
     const notes: string[] = [];
+    if (series.fallback) {
+      notes.push(
+        `${series.fallback.requestedExchange} could not serve this (${series.fallback.reason}); ` +
+          `these are Binance candles from the offline snapshot.`,
+      );
+    }
     const higherTf = req.higher_timeframe === 'auto' ? HIGHER_TIMEFRAME[req.timeframe] : req.higher_timeframe;
-    const higher =
-      higherTf && higherTf !== 'none' && higherTf !== req.timeframe
-        ? await this.optionalSeries(series, higherTf, notes)
-        : undefined;
-    const comparison = req.comparison_symbol
-      ? await this.market.getCandles({
-          symbol: req.comparison_symbol,
-          timeframe: req.timeframe,
-          limit: req.limit,
-          exchange: req.exchange,
-        })
-      : undefined;
+    const [higher, comparison] = await Promise.all([
+      higherTf && higherTf !== 'none' ? this.higherSeries(req, series, higherTf, notes) : undefined,
+      req.comparison_symbol ? this.comparisonSeries(req, series, req.comparison_symbol) : undefined,
+    ]);
 
-    const key = `${higher ? `${higherTf}@${higher.asOf}` : '-'}|${comparison ? `${comparison.symbol}@${comparison.asOf}` : '-'}`;
+    const key = `${higher ? `${higher.timeframe}@${higher.series.asOf}` : '-'}|${comparison ? `${comparison.symbol}@${comparison.asOf}` : '-'}`;
     let perSeries = this.memo.get(series);
     if (!perSeries) this.memo.set(series, (perSeries = new Map()));
-    let entry = perSeries.get(key);
-    if (!entry) {
-      const report = buildReport(series.candles, {
+    let report = perSeries.get(key);
+    if (!report) {
+      report = buildReport(series.candles, {
+        intraday: timeframeMs(series.timeframe) < DAY_MS,
         ...(higher ? { higher: { timeframe: higher.timeframe, candles: higher.candles } } : {}),
         ...(comparison ? { comparison: { symbol: comparison.symbol, candles: comparison.candles } } : {}),
       });
-      if (comparison && report.comparison === null) {
-        notes.push(
-          `${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`,
-        );
-      }
-      entry = { report, notes };
-      perSeries.set(key, entry);
+      perSeries.set(key, report);
+    }
+    if (comparison && report.comparison === null) {
+      notes.push(`${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`);
     }
     const now = this.now();
+    if (series.source === 'offline') notes.push(offlineNote(series, now));
     return {
       symbol: series.symbol,
       timeframe: series.timeframe,
       ...provenance(series, now),
-      ...entry.report,
-      notes: series.source === 'offline' ? [...entry.notes, offlineNote(series, now)] : entry.notes,
+      ...report,
+      confluence:
+        report.confluence && higher ? { ...seriesSource(higher.series), ...report.confluence } : null,
+      comparison:
+        report.comparison && comparison ? { ...seriesSource(comparison), ...report.comparison } : null,
+      notes,
       disclaimer: DISCLAIMER,
     };
   }
 
-  /** The higher timeframe adds confluence; when it cannot be served the analysis goes on without it. */
-  private async optionalSeries(
+  /**
+   * Higher-timeframe candles closed by the main series' last close. Confluence is optional: when the
+   * series cannot be served, or not from the same kind of source, the analysis goes on without it.
+   */
+  private async higherSeries(
+    req: AnalyzeRequest,
     base: CandleSeries,
     timeframe: Timeframe,
     notes: string[],
-  ): Promise<CandleSeries | undefined> {
+  ): Promise<{ timeframe: Timeframe; candles: CandleSeries['candles']; series: CandleSeries } | undefined> {
+    let series: CandleSeries;
     try {
-      return await this.market.getCandles({
+      series = await this.market.getCandles({
         symbol: base.symbol,
         timeframe,
-        limit: 300,
-        exchange: base.exchange,
+        limit: HIGHER_LIMIT,
+        exchange: req.exchange,
       });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      log.debug('higher timeframe unavailable', { timeframe, message });
-      notes.push(`No ${timeframe} confluence: ${message}`);
+      if (!isAppError(err)) log.error('higher timeframe failed', { timeframe, error: err });
+      notes.push(
+        `No ${timeframe} confluence: ${isAppError(err) ? err.message : 'the candles could not be loaded'}`,
+      );
       return undefined;
     }
+    if (series.source !== base.source) {
+      notes.push(
+        `No ${timeframe} confluence: its candles came from ${series.source} data, the main series from ${base.source}.`,
+      );
+      return undefined;
+    }
+    let end = series.candles.time.length;
+    while (end > 0 && candleCloseTime(series.candles.time[end - 1]!, timeframe) > base.asOf) end--;
+    if (end < MIN_HIGHER_CANDLES) {
+      notes.push(
+        `No ${timeframe} confluence: only ${end} closed ${timeframe} candles, at least ${MIN_HIGHER_CANDLES} needed.`,
+      );
+      return undefined;
+    }
+    const candles =
+      end === series.candles.time.length ? series.candles : sliceCandles(series.candles, 0, end);
+    const lastClose = candleCloseTime(candles.time[end - 1]!, timeframe);
+    return {
+      timeframe,
+      candles,
+      series: lastClose === series.asOf ? series : { ...series, candles, asOf: lastClose },
+    };
+  }
+
+  /** The comparison symbol was asked for explicitly, so its failures are errors, not notes. */
+  private async comparisonSeries(
+    req: AnalyzeRequest,
+    base: CandleSeries,
+    symbol: string,
+  ): Promise<CandleSeries> {
+    const series = await this.market.getCandles({
+      symbol,
+      timeframe: req.timeframe,
+      limit: req.limit,
+      exchange: req.exchange,
+    });
+    if (series.source !== base.source) {
+      throw new AppError(
+        'DATA_UNAVAILABLE',
+        `${series.symbol} came from ${series.source} data while ${base.symbol} came from ${base.source}; ` +
+          'a comparison across sources would be meaningless. Try again, or drop comparison_symbol.',
+      );
+    }
+    return series;
   }
 }
 

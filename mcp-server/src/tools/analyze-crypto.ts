@@ -4,33 +4,51 @@
  */
 import { z } from 'zod';
 import { defineTool } from './tool.js';
-import { exchangeSchema, provenanceSchema, symbolSchema, timeframeSchema } from './schemas.js';
+import {
+  exchangeSchema,
+  provenanceSchema,
+  seriesSourceSchema,
+  symbolSchema,
+  timeframeSchema,
+} from './schemas.js';
+import { timeframeMs } from '../market/timeframes.js';
 import { formatReportSummary } from '../services/report-text.js';
 
 const num = z.number();
 const nullableNum = z.number().nullable();
 
-export const analyzeCryptoInput = z.object({
-  symbol: symbolSchema,
-  timeframe: timeframeSchema.default('1h'),
-  comparison_symbol: symbolSchema
-    .optional()
-    .describe('Optional second symbol (e.g. BTCUSDT) for correlation, beta and relative strength'),
-  exchange: exchangeSchema.optional(),
-  limit: z
-    .number()
-    .int()
-    .min(100, 'limit must be at least 100 candles so indicators and structure can warm up')
-    .max(1000, 'limit can be at most 1000 candles')
-    .default(500)
-    .describe('Closed candles to analyse (100-1000)'),
-  higher_timeframe: z
-    .union([timeframeSchema, z.literal('auto'), z.literal('none')])
-    .default('auto')
-    .describe(
-      'Timeframe for multi-timeframe confluence: auto picks the next higher one (1h -> 4h), none disables it',
-    ),
-});
+export const analyzeCryptoInput = z
+  .object({
+    symbol: symbolSchema,
+    timeframe: timeframeSchema.default('1h'),
+    comparison_symbol: symbolSchema
+      .optional()
+      .describe('Optional second symbol (e.g. BTCUSDT) for correlation, beta and relative strength'),
+    exchange: exchangeSchema.optional(),
+    limit: z
+      .number()
+      .int()
+      .min(100, 'limit must be at least 100 candles so indicators and structure can warm up')
+      .max(1000, 'limit can be at most 1000 candles')
+      .default(500)
+      .describe('Closed candles to analyse (100-1000)'),
+    higher_timeframe: z
+      .union([timeframeSchema, z.literal('auto'), z.literal('none')])
+      .default('auto')
+      .describe(
+        'Timeframe for multi-timeframe confluence: auto picks the next higher one (1h -> 4h), none disables it',
+      ),
+  })
+  .refine(
+    (a) =>
+      a.higher_timeframe === 'auto' ||
+      a.higher_timeframe === 'none' ||
+      timeframeMs(a.higher_timeframe) > timeframeMs(a.timeframe),
+    {
+      path: ['higher_timeframe'],
+      message: 'higher_timeframe must be longer than timeframe (e.g. 4h for a 1h analysis), or auto, or none',
+    },
+  );
 
 const zoneSchema = z.object({
   type: z.enum(['bullish', 'bearish']).describe('bullish = demand, bearish = supply'),
@@ -111,7 +129,9 @@ export const analyzeCryptoOutput = z.object({
     sma: z.object({ sma20: num, sma50: num, sma200: nullableNum }),
     obv_slope: z.enum(['rising', 'falling', 'flat']).describe('OBV over the last 20 candles'),
     vwap: z.object({
-      session: num.describe('VWAP of the current UTC day'),
+      session: nullableNum.describe(
+        'VWAP of the current UTC day (intraday timeframes with volume today), else null',
+      ),
       anchored: nullableNum.describe('VWAP anchored at the last structure break'),
       anchored_at: z.string().nullable(),
     }),
@@ -131,15 +151,16 @@ export const analyzeCryptoOutput = z.object({
   key_levels: z.object({ support: z.array(levelSchema), resistance: z.array(levelSchema) }),
   confluence: z
     .object({
+      ...seriesSourceSchema.shape,
       timeframe: z.string(),
       trend: z.enum(['bullish', 'bearish', 'neutral']),
       last_structure: structureEventSchema.nullable(),
       agrees: z.boolean().nullable().describe('Whether the higher timeframe agrees with the recommendation'),
-      as_of: z.string(),
     })
     .nullable(),
   comparison: z
     .object({
+      ...seriesSourceSchema.shape,
       symbol: z.string(),
       correlation: num.describe('Pearson correlation of log returns over the common candles'),
       beta: num,

@@ -38,6 +38,13 @@ export const exchangeSchema = z
   .regex(/^[a-z0-9]{2,30}$/, 'a lowercase ccxt exchange id such as binance, kraken, okx or bybit')
   .describe('ccxt exchange id; defaults to the server default (binance)');
 
+/** Source and age of a secondary series (higher timeframe, comparison symbol). */
+export const seriesSourceSchema = z.object({
+  data_source: z.enum(['exchange', 'offline']),
+  exchange: z.string(),
+  as_of: z.string().describe('ISO close time of the last candle used'),
+});
+
 /** Where the numbers came from and how old they are. Present on every market-data answer. */
 export const provenanceSchema = z.object({
   data_source: z
@@ -49,3 +56,8 @@ export const provenanceSchema = z.object({
   candles: z.number().int().describe('Number of closed candles analysed'),
   first_candle: z.string().describe('ISO open time of the first candle analysed'),
 });
+
+/** One line per problem, `field: message`, for errors that tell the caller what to fix. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
+}

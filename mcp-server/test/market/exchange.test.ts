@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { ExchangeError, NetworkError, NotSupported } from 'ccxt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sliceCandles, type Candles } from '../../src/core/candles.js';
 import { AppError } from '../../src/errors.js';
@@ -133,13 +134,29 @@ describe('exchange mode against the fixture exchange', () => {
 
   it('reports an unknown exchange id with close ids', () => {
     expect(() => new MarketData({ mode: 'exchange', exchange: 'binanse' })).toThrow(/did you mean binance/);
-    try {
-      new CcxtSource({ exchange: 'krakn' });
-    } catch (e) {
-      expect((e as AppError).code).toBe('UNKNOWN_EXCHANGE');
-      expect((e as AppError).details['suggestions']).toContain('kraken');
-    }
+    expect(() => new CcxtSource({ exchange: 'krakn' })).toThrow(
+      expect.objectContaining({
+        code: 'UNKNOWN_EXCHANGE',
+        details: expect.objectContaining({ suggestions: expect.arrayContaining(['kraken']) }),
+      }),
+    );
   });
+
+  it.each(['offline', 'auto', 'exchange'] as const)(
+    'rejects an exchange id ccxt does not know in %s mode',
+    async (mode) => {
+      expect(() => new MarketData({ mode, exchange: 'binanse' })).toThrow(/did you mean binance/);
+      const md = market(mode);
+      await expect(
+        md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', exchange: 'zzzz' }),
+      ).rejects.toMatchObject({ code: 'UNKNOWN_EXCHANGE', message: expect.stringMatching(/"zzzz"/) });
+      await expect(md.getTickers({ exchange: 'krakn' })).rejects.toMatchObject({
+        code: 'UNKNOWN_EXCHANGE',
+        details: { suggestions: expect.arrayContaining(['kraken']) },
+      });
+      expect(fx.requests).toEqual([]);
+    },
+  );
 
   it('retries after two 503s and after a 429 (Retry-After capped by retryMaxDelayMs)', async () => {
     const md = market('exchange');
@@ -153,6 +170,17 @@ describe('exchange mode against the fixture exchange', () => {
     await md.getCandles({ symbol: 'XRPUSDT', timeframe: '4h', limit: 5 });
     expect(Date.now() - started).toBeLessThan(1_000); // the fixture asks for 1 s; the cap is 20 ms
     expect(klineRequests()).toBe(3);
+  });
+
+  it('waits for Retry-After before retrying a 429, longer than its own backoff', async () => {
+    // Backoff with jitter is at most 2 ms here: only the fixture's Retry-After: 1 can make the wait ~1 s.
+    const md = market('exchange', { retryBaseDelayMs: 2, retryMaxDelayMs: 5_000 });
+    await md.listSymbols();
+    fx.inject({ kind: 'status', status: 429, times: 1, path: /klines/ });
+    const started = Date.now();
+    await md.getCandles({ symbol: 'XRPUSDT', timeframe: '1h', limit: 5 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(klineRequests()).toBe(2);
   });
 
   it('gives up with RATE_LIMITED when 429s persist', async () => {
@@ -180,11 +208,121 @@ describe('exchange mode against the fixture exchange', () => {
     const series = await md.getCandles({ symbol: 'DOTUSDT', timeframe: '1h', limit: 24 });
     expect(series.source).toBe('offline');
     expectSameCandles(series.candles, await snapshot.latest('DOT/USDT', '1h', 24));
+    const fallback = {
+      requestedExchange: 'binance',
+      reason: 'Binance did not answer in time while fetching the market list; try again later.',
+    };
+    expect(series.fallback).toEqual(fallback);
 
     const before = fx.requests.length;
     const again = await md.getCandles({ symbol: 'LINKUSDT', timeframe: '4h', limit: 10 });
     expect(again.source).toBe('offline');
+    expect(again.fallback).toEqual(fallback);
     expect(fx.requests.length).toBe(before); // the circuit breaker answers without trying the exchange
+    expect((await md.getTickers()).fallback).toEqual(fallback);
+  });
+
+  it('retries once in auto mode, so a timing-out exchange falls back after two timeouts', async () => {
+    // Two timeouts only: injected failures outlive a test. With more retries the third attempt would succeed.
+    fx.inject({ kind: 'timeout', times: 2, path: /klines/ });
+    const series = await market('auto').getCandles({ symbol: 'DOTUSDT', timeframe: '1h', limit: 24 });
+    expect(series.source).toBe('offline');
+    expect(series.fallback?.reason).toMatch(/did not answer in time .*\(2 attempts\)/);
+    expect(klineRequests()).toBe(2);
+  });
+
+  it('does not pass Binance snapshot candles off as another exchange in auto mode', async () => {
+    // binanceus speaks Binance's API, so the fixture can play it.
+    const md = new MarketData({
+      mode: 'auto',
+      exchange: 'binanceus',
+      exchangeOptions: { ...fast, retries: 0, baseUrl: fx.baseUrl },
+    });
+    fx.inject({ kind: 'status', status: 503, times: 1 });
+    await expect(md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h' })).rejects.toMatchObject({
+      code: 'EXCHANGE_UNAVAILABLE',
+      message: expect.stringMatching(/^Binance US is unreachable or failing/),
+    });
+    // No outage window either: the next request goes to the exchange again.
+    const series = await md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', limit: 5 });
+    expect(series).toMatchObject({ exchange: 'binanceus', source: 'exchange' });
+    expect(series.fallback).toBeUndefined();
+  });
+
+  it('returns RATE_LIMITED in auto mode instead of falling back or pausing the exchange', async () => {
+    const md = market('auto', { retries: 0 });
+    fx.inject({ kind: 'status', status: 429, times: 1, path: /klines/ });
+    await expect(md.getCandles({ symbol: 'LTCUSDT', timeframe: '1h' })).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+      message: expect.stringMatching(/try again in a minute/),
+    });
+    const series = await md.getCandles({ symbol: 'LTCUSDT', timeframe: '1h', limit: 5 });
+    expect(series.source).toBe('exchange');
+  });
+
+  it('does not fall back on an exchange error that is no outage', async () => {
+    const fetchOHLCV = async () => {
+      throw new ExchangeError('binance {"code":-1000,"msg":"An unknown error occurred."}');
+    };
+    const md = market('auto', { ccxt: { ...fast.ccxt, fetchOHLCV } });
+    await expect(md.getCandles({ symbol: 'LTCUSDT', timeframe: '1h' })).rejects.toMatchObject({
+      code: 'EXCHANGE_UNAVAILABLE',
+      message: 'Binance returned an error for LTC/USDT 1h candles.',
+    });
+  });
+
+  it('does not retry when the network or host is unreachable or DNS cannot answer', async () => {
+    for (const cause of [
+      'connect ENETUNREACH 10.1.2.3:443',
+      'connect EHOSTUNREACH 10.1.2.3:443',
+      'getaddrinfo EAI_AGAIN api.binance.com',
+    ]) {
+      let calls = 0;
+      const fetch = async (url: string) => {
+        calls++;
+        throw new NetworkError(`binance GET ${url} fetch failed: ${cause}`);
+      };
+      const source = new CcxtSource({ ...fast, retries: 3, ccxt: { ...fast.ccxt, fetch } });
+      await expect(source.listSymbols()).rejects.toMatchObject({ code: 'EXCHANGE_UNAVAILABLE' });
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('reports NotSupported as an invalid request, without falling back', async () => {
+    const fetchOHLCV = async () => {
+      throw new NotSupported('binance fetchOHLCV() is not supported yet');
+    };
+    const md = market('auto', { ccxt: { ...fast.ccxt, fetchOHLCV } });
+    await expect(md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^Binance does not support fetchOHLCV through ccxt/),
+    });
+  });
+
+  it('rejects a derivatives-only exchange id without asking it for spot markets', async () => {
+    // ccxt's binanceusdm lists USDⓈ-M futures only; with the spot-only option it would load Binance spot
+    // markets (here: the fixture's) and pass them off as its own.
+    const md = new MarketData({
+      mode: 'auto',
+      exchange: 'binanceusdm',
+      exchangeOptions: { ...fast, baseUrl: fx.baseUrl },
+    });
+    await expect(md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^Binance USDⓈ-M has no spot market data through ccxt/),
+    });
+    expect(fx.requests).toEqual([]);
+  });
+
+  it('reports an exchange whose market list has no spot markets as such, not as unreadable', async () => {
+    const loadMarkets = async () => ({
+      'BTC/USD:USD': { id: 'PF_XBTUSD', symbol: 'BTC/USD:USD', spot: false, swap: true, type: 'swap' },
+    });
+    const md = market('auto', { ccxt: { ...fast.ccxt, loadMarkets } });
+    await expect(md.listSymbols()).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^Binance has no spot market data through ccxt/),
+    });
   });
 
   it('combines both reasons when the snapshot cannot stand in either', async () => {
@@ -228,7 +366,16 @@ describe('exchange mode against the fixture exchange', () => {
     expect(tickers.find((t) => t.symbol === 'ETH/USDT')).toMatchObject({
       last: offline.last,
       high: offline.high,
+      timestamp: offline.timestamp - 1, // the fixture's closeTime
     });
+  });
+
+  it('leaves a ticker timestamp the exchange did not send undefined', async () => {
+    const fetchTickers = async () => ({ 'BTC/USDT': { symbol: 'BTC/USDT', last: 100, info: {} } });
+    const source = new CcxtSource({ ...fast, baseUrl: fx.baseUrl, ccxt: { ...fast.ccxt, fetchTickers } });
+    const [btc] = await source.fetchTickers();
+    expect(btc).toMatchObject({ symbol: 'BTC/USDT', last: 100 });
+    expect(btc!.timestamp).toBeUndefined();
   });
 });
 

@@ -24,18 +24,32 @@ async function appError(promise: Promise<unknown>): Promise<AppError> {
 }
 
 describe('offline snapshot', () => {
-  it('indexes 404 symbols: 16 with two years of history, all covering the universe window', async () => {
+  it('indexes 404 symbols: 16 with two years of history covering the universe window, 388 inside it', async () => {
     const index = await snapshot.index();
     expect(index.symbols).toHaveLength(404);
     expect(index.groups.history).toHaveLength(16);
+    expect(index.groups.universe).toHaveLength(388);
     expect(index.credits).toMatch(/Binance/);
-    const start = Date.UTC(2025, 0, 1);
+    const { start, end } = index.universeWindow;
+    expect(start).toBe(Date.UTC(2025, 0, 1));
+    expect(end).toBe(Date.UTC(2025, 5, 18, 7));
     for (const s of index.symbols) {
       if (s.group === 'history') {
         expect(s.lastTime - s.firstTime).toBeGreaterThanOrEqual(2 * 365 * 86_400_000);
         expect(s.firstTime).toBeLessThanOrEqual(start);
+        expect(s.lastTime).toBeGreaterThanOrEqual(end);
+      } else {
+        // Pairs listed after 2025-01-01 start later; a few copies end shortly before the window does.
+        expect(s.firstTime).toBeGreaterThanOrEqual(start);
+        expect(s.lastTime).toBeLessThanOrEqual(end);
       }
     }
+    const universe = index.symbols.find((s) => s.symbol === '1000CAT/USDT')!;
+    expect(universe).toMatchObject({ group: 'universe', firstTime: start, lastTime: end, missingCandles: 0 });
+    const candles = await snapshot.candles(universe.symbol, '1h');
+    expect(candles.time[0]).toBe(start);
+    expect(candles.time.at(-1)).toBe(end);
+    expect(candles.time).toHaveLength((end - start) / 3_600_000 + 1);
   });
 
   it.skipIf(!existsSync(SOURCE_DIR))('round-trips the source CSV values exactly', async () => {
@@ -91,6 +105,31 @@ describe('offline snapshot', () => {
     expect(new Date(w1.candles.time[3]!).getUTCDay()).toBe(1); // Monday
     const d1 = await market.getCandles({ symbol: 'ETH/USDT', timeframe: '1d', limit: 2 });
     expect(d1.asOf).toBe(Date.UTC(2026, 4, 16)); // 16 May is incomplete (ends 18:00), so 15 May is the last day
+  });
+
+  it('says when it stands in for an exchange other than Binance', async () => {
+    const market = new MarketData({ mode: 'offline' });
+    const binance = await market.getCandles({ symbol: 'ETHUSDT', timeframe: '1h', limit: 10 });
+    expect(binance.fallback).toBeUndefined();
+    const onlyBinance = { reason: 'the offline snapshot holds Binance data only' };
+    const kraken = await market.getCandles({
+      symbol: 'ETHUSDT',
+      timeframe: '1h',
+      limit: 10,
+      exchange: 'Kraken',
+    });
+    expect(kraken).toMatchObject({ exchange: 'binance', source: 'offline' });
+    expect(kraken.fallback).toEqual({ requestedExchange: 'kraken', ...onlyBinance });
+    expect(kraken.candles).toBe(binance.candles);
+    expect(binance.fallback).toBeUndefined(); // the cached series is not changed
+
+    const krakenByDefault = new MarketData({ mode: 'offline', exchange: 'kraken' });
+    const series = await krakenByDefault.getCandles({ symbol: 'ETHUSDT', timeframe: '4h', limit: 10 });
+    expect(series.fallback).toEqual({ requestedExchange: 'kraken', ...onlyBinance });
+    expect((await krakenByDefault.getTickers()).fallback).toEqual({
+      requestedExchange: 'kraken',
+      ...onlyBinance,
+    });
   });
 
   it('rejects sub-hour timeframes, naming what it serves', async () => {

@@ -1,4 +1,4 @@
-export { buildReport, MIN_REPORT_CANDLES, type ReportOptions } from './report.js';
+export { buildReport, MIN_HIGHER_CANDLES, MIN_REPORT_CANDLES, type ReportOptions } from './report.js';
 export { compareSeries, type Comparison } from './comparison.js';
 export { ACTION_THRESHOLD } from './recommendation.js';
 export type * from './types.js';

@@ -13,12 +13,19 @@ import type { Direction, MarketReport, Reason, Trend } from './types.js';
 import { iso, lastFinite, pct, round } from './util.js';
 
 export const MIN_REPORT_CANDLES = 100;
+/** Fewer higher-timeframe candles than this give no confluence (EMA 50 and swings need the history). */
+export const MIN_HIGHER_CANDLES = 60;
 
 export interface ReportOptions {
   /** Bars on each side that confirm a swing (default 5). */
   swingLength?: number;
-  /** Higher-timeframe candles for confluence. */
+  /** Higher-timeframe candles for confluence, all closed by the last candle of the main series. */
   higher?: { timeframe: string; candles: Candles };
+  /**
+   * Whether the candles are intraday, so a VWAP of the current UTC day means something (default true).
+   * On daily and longer candles the "session" is a single bar and the field is null.
+   */
+  intraday?: boolean;
   /** A second symbol's candles on the same timeframe. */
   comparison?: { symbol: string; candles: Candles };
 }
@@ -48,7 +55,7 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
   const dmi = adx(c.high, c.low, c.close, 14);
   const st = stochastic(c.high, c.low, c.close, 14, 3, 3);
   const obvSeries = obv(c.close, c.volume);
-  const sessionVwap = vwap(c, { anchor: 'session' })[last]!;
+  const sessionVwap = opts.intraday === false ? NaN : vwap(c, { anchor: 'session' })[last]!;
 
   // Smart-money structure.
   const smc = analyzeSmc(c, { swingLength });
@@ -86,18 +93,16 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
   // Higher timeframe.
   let htfTrend: Trend | null = null;
   let confluence: MarketReport['confluence'] = null;
-  if (opts.higher && opts.higher.candles.close.length >= 60) {
+  if (opts.higher && opts.higher.candles.close.length >= MIN_HIGHER_CANDLES) {
     const h = opts.higher.candles;
     const hSmc = analyzeSmc(h, { swingLength });
     htfTrend = seriesTrend(h, hSmc.swings, hSmc.structure);
     const hLast = hSmc.structure.at(-1);
-    const hn = h.time.length;
     confluence = {
       timeframe: opts.higher.timeframe,
       trend: htfTrend,
       last_structure: hLast ? structureEvent(h, hLast) : null,
       agrees: null,
-      as_of: iso(h.time[hn - 1]! + (h.time[hn - 1]! - h.time[hn - 2]!)),
     };
   }
 
@@ -246,8 +251,9 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
       sma: { sma20: round(sma20), sma50: round(sma50), sma200: sma200 === null ? null : round(sma200) },
       obv_slope: Math.abs(obvChange) < 0.1 * vol20 ? 'flat' : obvChange > 0 ? 'rising' : 'falling',
       vwap: {
-        session: round(sessionVwap),
-        anchored: anchoredVwap === null ? null : round(anchoredVwap),
+        // NaN when the current day has no volume yet (illiquid pairs): no value rather than a made-up one.
+        session: Number.isFinite(sessionVwap) ? round(sessionVwap) : null,
+        anchored: anchoredVwap === null || !Number.isFinite(anchoredVwap) ? null : round(anchoredVwap),
         anchored_at: anchorIndex === null ? null : at(anchorIndex),
       },
       rsi_divergence: divergence,

@@ -80,7 +80,7 @@ export interface MarketReport {
     ema: { ema20: number; ema50: number; ema200: number | null };
     sma: { sma20: number; sma50: number; sma200: number | null };
     obv_slope: 'rising' | 'falling' | 'flat';
-    vwap: { session: number; anchored: number | null; anchored_at: string | null };
+    vwap: { session: number | null; anchored: number | null; anchored_at: string | null };
     rsi_divergence: Direction | 'none';
   };
   smc: {
@@ -100,7 +100,6 @@ export interface MarketReport {
     trend: Trend;
     last_structure: StructureEventReport | null;
     agrees: boolean | null;
-    as_of: string;
   } | null;
   comparison: {
     symbol: string;

@@ -1,0 +1,70 @@
+/** `crypto-mcp analyze` as a user runs it. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { CLI, testEnv } from '../helpers/server-process.js';
+import { expectCompleteAnalysis } from '../helpers/analysis-assertions.js';
+
+const run = promisify(execFile);
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: testEnv() });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('crypto-mcp analyze', () => {
+  it('prints a readable report', async () => {
+    const { code, stdout } = await cli(['analyze', 'BTC/USDT', '--timeframe', '4h']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^BTC\/USDT 4h on binance: (BUY|SELL|HOLD) \(confidence \d+\/100/);
+    expect(stdout).toMatch(/Data: offline binance, 500 closed candles/);
+    expect(stdout).toMatch(/not financial advice/);
+  });
+
+  it('prints the structured result with --json', async () => {
+    const { code, stdout } = await cli([
+      'analyze',
+      'ethusdt',
+      '-t',
+      '1d',
+      '--limit',
+      '200',
+      '--compare',
+      'BTCUSDT',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const r = expectCompleteAnalysis(JSON.parse(stdout), {
+      symbol: 'ETH/USDT',
+      timeframe: '1d',
+      candles: 200,
+    });
+    expect(r.indicators.vwap.session).toBeNull(); // a "session" VWAP means nothing on daily candles
+    expect(r.comparison).toMatchObject({ symbol: 'BTC/USDT', data_source: 'offline' });
+  });
+
+  it('exits 2 with the problem named for bad arguments, 1 with close matches for an unknown symbol', async () => {
+    const bad = await cli(['analyze', 'BTCUSDT', '-t', '7h']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/timeframe/);
+    const unknown = await cli(['analyze', 'BTCUSTD']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/did you mean.*BTC\/USDT/i);
+  });
+
+  it('exits 2 with a message naming the variable for bad configuration', async () => {
+    const { code, stderr } = await run(process.execPath, [CLI, 'analyze', 'BTCUSDT'], {
+      env: testEnv({ DATA_SOURCE: 'sometimes' }),
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/DATA_SOURCE/);
+  });
+});
