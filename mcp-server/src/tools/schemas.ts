@@ -3,24 +3,7 @@
  * every answer carries.
  */
 import { z } from 'zod';
-
-export const TIMEFRAMES = [
-  '1m',
-  '3m',
-  '5m',
-  '15m',
-  '30m',
-  '1h',
-  '2h',
-  '4h',
-  '6h',
-  '8h',
-  '12h',
-  '1d',
-  '3d',
-  '1w',
-  '1M',
-] as const;
+import { TIMEFRAMES } from '../market/timeframes.js';
 
 export const symbolSchema = z
   .string()

@@ -56,7 +56,13 @@ describe('tradePlan', () => {
   });
 
   it('falls back to 1.5 ATR and risk multiples when there is no usable structure', () => {
-    const plan = tradePlan('SELL', 100, 2, [{ price: 100.5, kind: 'too close' }], []);
+    const plan = tradePlan(
+      'SELL',
+      100,
+      2,
+      [{ price: 100.5, kind: 'too close' }],
+      [level(98, 'swing low, under 1R')],
+    );
     expect(plan.stop_loss).toBe(103);
     expect(plan.stop_basis).toBe('atr');
     expect(plan.targets).toEqual([
@@ -109,6 +115,7 @@ describe('buildReport on real BTCUSDT candles', () => {
     for (let end = 600; end <= btc.time.length; end += 250) {
       const r = buildReport(sliceCandles(btc, end - 500, end)).recommendation;
       seen.add(r.action);
+      if (r.action !== 'HOLD') expect(r.risk_reward!).toBeGreaterThanOrEqual(1);
       if (r.action === 'BUY') expect(r.stop_loss!).toBeLessThan(r.entry!);
       if (r.action === 'SELL') expect(r.stop_loss!).toBeGreaterThan(r.entry!);
     }

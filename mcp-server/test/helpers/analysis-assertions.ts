@@ -31,6 +31,7 @@ export function expectCompleteAnalysis(
   const sum = r.recommendation.reasons.reduce((s, x) => s + x.score, 0);
   expect(r.recommendation.score).toBeCloseTo(Math.max(-100, Math.min(100, sum)), 4);
   const { action, entry, stop_loss, targets } = r.recommendation;
+  if (action !== 'HOLD') expect(r.recommendation.risk_reward!).toBeGreaterThanOrEqual(1);
   if (action === 'BUY') {
     expect(stop_loss!).toBeLessThan(entry!);
     for (const t of targets) expect(t.price).toBeGreaterThan(entry!);

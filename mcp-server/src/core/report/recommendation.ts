@@ -4,8 +4,8 @@
  *   score >= +30 -> BUY, score <= -30 -> SELL, otherwise HOLD.
  * Confidence is |score| for BUY/SELL (30-100) and 100 - 2|score| for HOLD (how balanced the evidence
  * is, 42-100). Entries are at the last close; stops sit beyond the nearest structure within 3 ATR
- * (else 1.5 ATR); targets are the nearest opposing levels at least half the risk away, completed
- * with 2R/3R multiples.
+ * (else 1.5 ATR); targets are the nearest opposing levels at least one risk unit (1R) away, so a plan
+ * never pays less than it risks, completed with 2R/3R multiples.
  */
 import type { LevelReport, Reason, Recommendation } from './types.js';
 import { round } from './util.js';
@@ -44,7 +44,7 @@ export function tradePlan(
   const risk = Math.abs(entry - stop);
   const targets: { price: number; basis: string }[] = [];
   for (const l of opposingLevels) {
-    if ((l.price - entry) * side >= 0.5 * risk) targets.push({ price: l.price, basis: l.kind });
+    if ((l.price - entry) * side >= risk) targets.push({ price: l.price, basis: l.kind });
     if (targets.length === 3) break;
   }
   for (const r of [2, 3]) {
