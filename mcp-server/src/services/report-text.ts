@@ -20,7 +20,7 @@ export function formatReportSummary(r: AnalysisResult): string {
     `Price ${r.price.last_close}; trend ${r.trend.direction} (${r.trend.structure}; EMAs ${r.trend.ema_alignment}; ADX ${n(r.trend.adx)} ${r.trend.strength}).`,
     `RSI ${r.indicators.rsi}, MACD histogram ${r.indicators.macd.histogram}, ATR ${r.volatility.atr} (${r.volatility.atr_pct.toFixed(2)}%, ${r.volatility.regime} volatility).`,
     `Structure: last BOS ${event(r.smc.break_of_structure)}; last CHoCH ${event(r.smc.change_of_character)}; ` +
-      `${r.smc.order_blocks.length} active order blocks, ${r.smc.fair_value_gaps.length} open FVGs nearby.`,
+      `${r.smc.order_blocks.length} unbroken order blocks, ${r.smc.fair_value_gaps.length} unfilled FVGs nearby.`,
     `Support ${r.key_levels.support.map((l) => l.price).join(', ') || 'none'}; resistance ${r.key_levels.resistance.map((l) => l.price).join(', ') || 'none'}.`,
   ];
   if (r.confluence)
