@@ -16,12 +16,31 @@ const list = z
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/**
+ * Host names as the Host/Origin checks compare them: lower case, no scheme, port or path (the SDK
+ * matches bare host names, so `mcp.example.com:443` or `https://app.example.com` would refuse every
+ * request). Bracketed IPv6 literals such as `[::1]` are accepted.
+ */
+const hostList = list.pipe(
+  z.array(
+    z
+      .string()
+      .toLowerCase()
+      .regex(
+        /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/,
+        'host names only, without scheme, port or path (e.g. mcp.example.com)',
+      ),
+  ),
+);
+
 const envSchema = z.object({
   MCP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface the HTTP server binds to'),
   MCP_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('HTTP port'),
   MCP_API_KEYS: list.describe('Comma-separated bearer API keys accepted on HTTP'),
-  MCP_ALLOWED_HOSTS: list.describe('Extra Host header names accepted (e.g. your public host behind nginx)'),
-  MCP_ALLOWED_ORIGINS: list.describe('Extra browser Origin host names accepted'),
+  MCP_ALLOWED_HOSTS: hostList.describe(
+    'Extra Host header names accepted (e.g. your public host behind nginx)',
+  ),
+  MCP_ALLOWED_ORIGINS: hostList.describe('Extra browser Origin host names accepted'),
   DATA_SOURCE: z.enum(['auto', 'exchange', 'offline']).default('auto'),
   EXCHANGE: z
     .string()

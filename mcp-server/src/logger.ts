@@ -12,20 +12,30 @@ export function setLogLevel(level: Level): void {
   threshold = order[level];
 }
 
+/** Field names whose values are secret, whatever they hold. */
 const SECRET_KEY =
-  /^(authorization|cookie|set-cookie)$|token|secret|passw(or)?d|^pw$|api[_-]?key|credential/i;
-/** International numbers as WhatsApp and Twilio use them (+ and 8-15 digits, optional separators). */
-const PHONE = /(whatsapp:)?\+\d(?:[\s().-]{0,2}\d){7,14}\b/g;
-const BEARER = /Bearer\s+[A-Za-z0-9._~+/=-]+/g;
-const INLINE_SECRET = /\b(token|api[_-]?key|secret|password|auth[_-]?token)=([^&\s]+)/gi;
+  /authorization|cookie|token|secret|passw|^pw$|api[_-]?key|credential|private[_-]?key|^auth$/i;
+/**
+ * International numbers as WhatsApp and Twilio write them: + (or %2B in form bodies) and 8-15 digits
+ * with optional separators. Numbers without the + are not recognisable from other digit runs (times,
+ * ids); the product only stores and sends E.164 numbers, which carry it.
+ */
+const PHONE = /(whatsapp(:|%3A))?(\+|%2B)\d(?:[\s().-]{0,2}\d){7,14}\b/gi;
+const BEARER_OR_BASIC = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+/** `token=...`, `"apiKey":"..."`, `client_secret: ...` inside free text, JSON or query strings. */
+const INLINE_SECRET =
+  /(?<![A-Za-z0-9])([\w-]*(?:token|secret|api[_-]?key|passw(?:or)?d))(["']?\s*[=:]\s*["']?)[^&\s"',}]+/gi;
+/** Credentials in URLs: scheme://user:password@host. */
+const URL_USERINFO = /(\/\/)[^/\s:@]+:[^@\s/]+@/g;
 
 /** Redact secrets (by key name) and phone-number-like digit runs (by shape) from a log payload. */
 export function redact(value: unknown, key = ''): unknown {
   if (SECRET_KEY.test(key)) return '[redacted]';
   if (typeof value === 'string') {
     return value
-      .replace(BEARER, 'Bearer [redacted]')
-      .replace(INLINE_SECRET, '$1=[redacted]')
+      .replace(BEARER_OR_BASIC, '$1 [redacted]')
+      .replace(INLINE_SECRET, '$1$2[redacted]')
+      .replace(URL_USERINFO, '$1[redacted]@')
       .replace(PHONE, '[phone]');
   }
   if (Array.isArray(value)) return value.map((v) => redact(v));

@@ -16,7 +16,14 @@ import { candlesFromRows, type Candles } from '../core/candles.js';
 import { AppError } from '../errors.js';
 import { log } from '../logger.js';
 import { closeMatches, resolveSymbol } from './symbols.js';
-import { candleCloseTime, candleOpenTime, isTimeframe, timeframeMs, type Timeframe } from './timeframes.js';
+import {
+  candleCloseTime,
+  candleOpenTime,
+  DAY_MS,
+  isTimeframe,
+  timeframeMs,
+  type Timeframe,
+} from './timeframes.js';
 import type { Ticker24h } from './types.js';
 
 export interface CcxtSourceOptions {
@@ -29,7 +36,7 @@ export interface CcxtSourceOptions {
   baseUrl?: string;
   /** Per-request timeout. Default 10 000 ms. */
   timeoutMs?: number;
-  /** Extra attempts after a transient failure (network, timeout, 429, 5xx). Default 3. */
+  /** Extra attempts after a transient failure (network, timeout, 429, 5xx; not other 4xx). Default 3. */
   retries?: number;
   /** First retry delay; doubles per attempt, with jitter. Default 500 ms. */
   retryBaseDelayMs?: number;
@@ -44,6 +51,8 @@ export interface CcxtSourceOptions {
 interface FetchOHLCVOptions {
   /** Oldest open time wanted; without it the latest candles are returned. */
   since?: number;
+  /** Only candles whose close time (open + timeframe) is <= endTime. Default: now. */
+  endTime?: number;
   limit: number;
 }
 
@@ -64,7 +73,8 @@ export function knownExchangeId(exchange: string): string {
 
 /**
  * Whether `e` says the exchange is down or unreachable (network error, timeout, 5xx, unreadable body), so
- * that another source may stand in. Rate limits, exchange-reported errors and unsupported requests are not.
+ * that another source may stand in. Rate limits, refusals (HTTP 4xx), exchange-reported errors and
+ * unsupported requests are not: the exchange answered.
  */
 export function isOutage(e: unknown): e is AppError {
   return e instanceof AppError && e.code === 'EXCHANGE_UNAVAILABLE' && e.details['outage'] === true;
@@ -129,14 +139,14 @@ export class CcxtSource {
   }
 
   /**
-   * Closed candles, oldest first: the latest `limit`, or the first `limit` from `since`. Pages through
-   * the exchange's per-request maximum when needed; exchange gaps can make the result shorter.
-   * The still-forming candle (open time + timeframe > exchange time) is dropped.
+   * Closed candles, oldest first: the latest `limit` (closing by `endTime` if given), or the first `limit`
+   * from `since`. Pages through the exchange's per-request maximum when needed; exchange gaps can make
+   * the result shorter. The still-forming candle (open time + timeframe > exchange time) is dropped.
    */
   async fetchOHLCV(
     input: string,
     timeframe: Timeframe,
-    { since, limit }: FetchOHLCVOptions,
+    { since, endTime = Infinity, limit }: FetchOHLCVOptions,
   ): Promise<{ symbol: string; candles: Candles }> {
     const symbol = await this.resolveSymbol(input);
     const supported = Object.keys(this.client.timeframes ?? {}).filter(isTimeframe);
@@ -158,26 +168,30 @@ export class CcxtSource {
     };
 
     let rows: OHLCV[];
-    if (since === undefined && limit < pageSize) {
+    if (since === undefined && endTime === Infinity && limit < pageSize) {
       // One extra, since the newest candle is usually still forming and gets dropped.
       rows = await fetchPage(undefined, limit + 1);
     } else {
       rows = [];
-      let cursor = since ?? candleOpenTime(this.now(), timeframe) - limit * timeframeMs(timeframe);
+      // `limit` candles back from the end's candle; a month counts 31 days, as 30 could fall one short.
+      const candleSpan = timeframe === '1M' ? 31 * DAY_MS : timeframeMs(timeframe);
+      const end = Math.min(endTime, this.now());
+      let cursor = since ?? candleOpenTime(end, timeframe) - limit * candleSpan;
       for (;;) {
         for (const row of await fetchPage(cursor, pageSize)) {
           if (rows.length === 0 || row[0]! > rows[rows.length - 1]![0]!) rows.push(row);
         }
         const newest = rows[rows.length - 1]?.[0];
         if (newest === undefined || newest < cursor) break; // nothing (new) at or after the cursor
-        if (candleCloseTime(newest, timeframe) > this.now()) break; // reached the forming candle
+        const newestClose = candleCloseTime(newest, timeframe);
+        if (newestClose > this.now() || newestClose >= endTime) break; // reached the forming candle or the end
         if (since !== undefined && rows.length > limit) break;
-        cursor = candleCloseTime(newest, timeframe);
+        cursor = newestClose;
       }
     }
 
-    const exchangeNow = this.now();
-    const closed = rows.filter((row) => candleCloseTime(row[0]!, timeframe) <= exchangeNow);
+    const cutoff = Math.min(endTime, this.now());
+    const closed = rows.filter((row) => candleCloseTime(row[0]!, timeframe) <= cutoff);
     const wanted = since === undefined ? closed.slice(-limit) : closed.slice(0, limit);
     return { symbol, candles: candlesFromRows(wanted as number[][]) };
   }
@@ -239,7 +253,12 @@ export class CcxtSource {
         this.syncClock();
         return result;
       } catch (e) {
-        if (!(e instanceof NetworkError) || attempt >= this.retries || unreachable(e)) {
+        if (
+          !(e instanceof NetworkError) ||
+          attempt >= this.retries ||
+          unreachable(e) ||
+          refusedStatus(e) !== undefined
+        ) {
           throw this.toAppError(e, method, what, attempt + 1);
         }
         const delayMs = this.retryDelay(attempt, e);
@@ -291,6 +310,15 @@ export class CcxtSource {
         `${this.name} is rate-limiting requests${tries}; try again in a minute.`,
         details,
       );
+    }
+    const status = refusedStatus(e);
+    if (status !== undefined) {
+      // No `outage` flag: the exchange answered, so the snapshot does not stand in for it.
+      const message =
+        status === 451
+          ? `${this.name} is not available from this location (HTTP 451), so it cannot provide ${what}; use another exchange or the offline snapshot.`
+          : `${this.name} refused the request for ${what} (HTTP ${status}); retrying will not help: check the base URL, a proxy, or whether the exchange blocks this network.`;
+      return new AppError('EXCHANGE_UNAVAILABLE', message, { ...details, httpStatus: status });
     }
     if (e instanceof RequestTimeout) {
       return new AppError(
@@ -383,6 +411,20 @@ function isValidRow(row: OHLCV): boolean {
     row.length >= 6 &&
     row.slice(0, 6).every((v) => typeof v === 'number' && Number.isFinite(v))
   );
+}
+
+/**
+ * The HTTP status of a 4xx answer other than 408 (timeout) and 429 (rate limit), if `e` reports one: the
+ * exchange answered and refused, e.g. 403 for a blocked network or 451 for a restricted country. Retrying
+ * will not help and it is no outage, although ccxt raises most of these as ExchangeNotAvailable, a
+ * NetworkError. ccxt keeps the status nowhere but in the message ('binance GET <url> 403 Forbidden <body>').
+ * Rate-limit errors (e.g. Binance's 418 IP ban) stay rate limits.
+ */
+function refusedStatus(e: unknown): number | undefined {
+  if (!(e instanceof Error) || e instanceof RateLimitExceeded || e instanceof DDoSProtection)
+    return undefined;
+  const status = Number(/^\S+ [A-Z]+ \S+ (\d{3}) /.exec(e.message)?.[1]);
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 ? status : undefined;
 }
 
 /**

@@ -23,7 +23,8 @@ export interface MarketDataOptions {
   exchange?: string;
   /**
    * Options of the ccxt client; `baseUrl` applies to the default exchange only. In auto mode `retries`
-   * defaults to 1, so that an unreachable exchange falls back after about two timeouts rather than four.
+   * defaults to 1 for the snapshot's exchange (Binance), so that when unreachable it falls back after
+   * about two timeouts rather than four; other exchanges have no fallback and keep the usual 3.
    */
   exchangeOptions?: Omit<CcxtSourceOptions, 'exchange'>;
   /** Directory of the offline snapshot. Default: the bundled data/snapshot. */
@@ -46,6 +47,11 @@ export interface CandleRequest {
   limit?: number;
   /** ccxt exchange id; default the one configured. */
   exchange?: string | undefined;
+  /**
+   * Only candles whose close time (open time + timeframe) is <= endTime (ms), e.g. to align two markets
+   * whose data ends at different times. Default: now (for the snapshot: where its data ends).
+   */
+  endTime?: number | undefined;
 }
 
 export interface TickerSet {
@@ -59,6 +65,7 @@ export interface TickerSet {
 }
 
 export interface ExchangeContact {
+  /** False after an outage only; an exchange that answered with an error is reachable (see `reason`). */
   reachable: boolean;
   /** When (ms) the exchange last answered or failed. */
   at: number;
@@ -103,34 +110,43 @@ export class MarketData {
     if (this.mode !== 'offline') this.source(this.defaultExchange);
   }
 
-  /** The latest `limit` closed candles of a market (for the snapshot: the last ones it has). */
+  /**
+   * The latest `limit` closed candles of a market, closing by `endTime` if given (for the snapshot: the
+   * last ones it has).
+   */
   async getCandles(request: CandleRequest): Promise<CandleSeries> {
     const timeframe = parseTimeframe(request.timeframe);
     const limit = request.limit ?? DEFAULT_CANDLE_LIMIT;
+    const { endTime } = request;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CANDLE_LIMIT) {
       const message = `limit must be an integer from 1 to ${MAX_CANDLE_LIMIT}, got ${limit}.`;
       throw new AppError('INVALID_ARGUMENT', message, { limit });
     }
+    if (endTime !== undefined && (typeof endTime !== 'number' || Number.isNaN(new Date(endTime).getTime()))) {
+      const message = `endTime must be a time in ms since 1970-01-01 UTC, got ${String(endTime)}.`;
+      throw new AppError('INVALID_ARGUMENT', message, { endTime });
+    }
+    const end = endTime ?? 'latest';
     return this.withFallback(
       request.exchange,
       async (source) => {
         const symbol = await source.resolveSymbol(request.symbol);
-        const key = `exchange:${source.exchangeId}:${symbol}:${timeframe}:${limit}`;
+        const key = `exchange:${source.exchangeId}:${symbol}:${timeframe}:${limit}:${end}`;
         // Reuse until the next candle closes (so a new candle is seen at once), at most the cache TTL.
         const untilNextClose = (s: CandleSeries) => candleCloseTime(s.asOf, timeframe) - source.now();
         const ttl = (s: CandleSeries) =>
           Math.min(this.cacheTtlMs, Math.max(MIN_LIVE_TTL_MS, untilNextClose(s)));
         return this.cache.getOrLoad(key, ttl, async () => {
-          const { candles } = await source.fetchOHLCV(symbol, timeframe, { limit });
-          return this.series(symbol, source.exchangeId, timeframe, candles, 'exchange');
+          const { candles } = await source.fetchOHLCV(symbol, timeframe, { limit, endTime });
+          return this.series(symbol, source.exchangeId, timeframe, candles, 'exchange', endTime);
         });
       },
       async (fallback) => {
         const symbol = await this.snapshot.resolveSymbol(request.symbol);
-        const key = `offline:${this.snapshot.exchange}:${symbol}:${timeframe}:${limit}`;
+        const key = `offline:${this.snapshot.exchange}:${symbol}:${timeframe}:${limit}:${end}`;
         const series = await this.cache.getOrLoad(key, this.cacheTtlMs, async () => {
-          const candles = await this.snapshot.latest(symbol, timeframe, limit);
-          return this.series(symbol, this.snapshot.exchange, timeframe, candles, 'offline');
+          const candles = await this.snapshot.latest(symbol, timeframe, limit, endTime);
+          return this.series(symbol, this.snapshot.exchange, timeframe, candles, 'offline', endTime);
         });
         return fallback ? { ...series, fallback } : series; // the cached object is shared: not changed
       },
@@ -208,8 +224,9 @@ export class MarketData {
       this.lastContact.set(exchange, { reachable: true, at: this.now() });
       return result;
     } catch (e) {
+      // Only an outage makes the exchange unreachable: a rate limit, a refusal or an error is an answer.
       if (isAppError(e) && (e.code === 'EXCHANGE_UNAVAILABLE' || e.code === 'RATE_LIMITED'))
-        this.lastContact.set(exchange, { reachable: false, at: this.now(), reason: e.message });
+        this.lastContact.set(exchange, { reachable: !isOutage(e), at: this.now(), reason: e.message });
       // A rate limit passes in a minute and says so: no reason to answer with older data meanwhile.
       if (!canFallBack || !isOutage(e)) throw e;
       this.outages.set(exchange, { until: this.now() + this.outageMs, error: e });
@@ -244,7 +261,8 @@ export class MarketData {
       const { baseUrl, ...shared } = this.exchangeOptions;
       source = new CcxtSource({
         now: this.now,
-        ...(this.mode === 'auto' && { retries: 1 }), // fall back after about two timeouts, not four
+        // Fall back after about two timeouts, not four; exchanges without a fallback keep retrying.
+        ...(this.mode === 'auto' && exchange === this.snapshot.exchange && { retries: 1 }),
         ...shared,
         ...(exchange === this.defaultExchange && baseUrl !== undefined ? { baseUrl } : {}),
         exchange,
@@ -260,17 +278,20 @@ export class MarketData {
     timeframe: Timeframe,
     candles: Candles,
     source: DataSourceKind,
+    endTime?: number,
   ): CandleSeries {
     const n = candles.time.length;
     if (n === 0) {
+      const by = endTime === undefined ? 'yet' : `closing by ${new Date(endTime).toISOString()}`;
       throw new AppError(
         'INSUFFICIENT_DATA',
-        `${symbol} has no closed ${timeframe} candles on ${exchange} yet.`,
+        `${symbol} has no closed ${timeframe} candles on ${exchange} ${by}.`,
         {
           symbol,
           exchange,
           timeframe,
           source,
+          ...(endTime !== undefined && { endTime }),
         },
       );
     }

@@ -6,7 +6,7 @@ import { AppError } from '../errors.js';
 import { canResample, resample } from './resample.js';
 import { decodeSnapshotFile } from './snapshot-codec.js';
 import { closeMatches, resolveSymbol } from './symbols.js';
-import { TIMEFRAMES, type Timeframe } from './timeframes.js';
+import { candleCloseTime, TIMEFRAMES, type Timeframe } from './timeframes.js';
 import type { Ticker24h } from './types.js';
 
 /** Entry of data/snapshot/index.json (written by scripts/build-snapshot.ts). */
@@ -125,10 +125,25 @@ export class SnapshotSource {
     return load;
   }
 
-  /** The last `limit` candles: for a historical snapshot the "latest" data is where it ends. */
-  async latest(symbol: string, timeframe: Timeframe, limit: number): Promise<Candles> {
+  /**
+   * The last `limit` candles whose close time is <= `endTime`; without it the last ones: for a historical
+   * snapshot the "latest" data is where it ends.
+   */
+  async latest(symbol: string, timeframe: Timeframe, limit: number, endTime = Infinity): Promise<Candles> {
     const all = await this.candles(symbol, timeframe);
-    return sliceCandles(all, Math.max(0, all.time.length - limit));
+    const end = countClosedBy(all, timeframe, endTime);
+    return sliceCandles(all, Math.max(0, end - limit), end);
+  }
+
+  /**
+   * Where the snapshot's data ends: the close time of the last 1h candle of `symbol`, or of any symbol.
+   * Read from the index, no candle file is decoded. A higher timeframe may end earlier, as its last bucket
+   * is dropped when unfinished.
+   */
+  async lastClose(symbol?: string): Promise<number> {
+    const { index, bySymbol } = await this.loadIndex();
+    const infos = symbol === undefined ? index.symbols : [bySymbol.get(await this.resolveSymbol(symbol))!];
+    return Math.max(...infos.map((s) => candleCloseTime(s.lastTime, index.timeframe)));
   }
 
   /** The derived 24h tickers bundled with the snapshot. */
@@ -189,4 +204,16 @@ export class SnapshotSource {
       );
     }
   }
+}
+
+/** How many leading candles close at or before `endTime` (close times grow with open times: bisect). */
+function countClosedBy(c: Candles, timeframe: Timeframe, endTime: number): number {
+  let lo = 0;
+  let hi = c.time.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (candleCloseTime(c.time[mid]!, timeframe) <= endTime) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -1,6 +1,6 @@
 /**
  * Streamable HTTP on express: `/mcp` serves both MCP eras (2026-07-28 stateless and 2025-era
- * clients) through the v2 SDK's handler; `/health` is open; everything else needs a bearer key when
+ * clients) through the v2 SDK's handler; `/health` liveness is open; everything else needs a bearer key when
  * keys are configured. Host and Origin are checked against an allow-list so the server is safe on
  * loopback and still reachable through nginx with the operator's public host names.
  */
@@ -37,16 +37,20 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   });
   app.disable('x-powered-by');
 
-  app.get('/health', (_req, res) => {
-    res.json({
-      status: 'ok',
-      version: ctx.version,
-      uptime_s: Math.round(process.uptime()),
-      ...ctx.market.health(),
-    });
+  // Liveness is public; the details (exchange errors, which can name other users' symbols) need a key
+  // whenever keys are configured.
+  const authorized = config.requireAuth ? bearerAuth(config.MCP_API_KEYS) : null;
+  app.get('/health', (req, res) => {
+    const live = { status: 'ok', version: ctx.version };
+    const details = () =>
+      res.json({ ...live, uptime_s: Math.round(process.uptime()), ...ctx.market.health() });
+    if (!authorized) return details();
+    if (!req.headers.authorization) return res.json(live);
+    authorized(req, res, details);
   });
 
-  if (config.requireAuth) app.use(bearerAuth(config.MCP_API_KEYS));
+  if (authorized) app.use(authorized);
+  else app.use(refuseProxiedWithoutKeys);
 
   const mcp = createMcpHandler(() => buildMcpServer(ctx), {
     onerror: (error) => log.warn('mcp request error', { error }),
@@ -63,6 +67,22 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   });
   return { app, close: () => mcp.close() };
 }
+
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via'];
+
+/**
+ * Without keys the server is for this machine only. A request that came through a reverse proxy
+ * (nginx sends Host 127.0.0.1:port by default, which passes the Host check) is refused, so a proxy
+ * cannot publish an unauthenticated server by accident.
+ */
+const refuseProxiedWithoutKeys: express.RequestHandler = (req, res, next) => {
+  if (!PROXY_HEADERS.some((h) => req.headers[h] !== undefined)) return next();
+  res.status(403).json({
+    error: 'forbidden',
+    message:
+      'This request came through a proxy, and the server has no API keys: set MCP_API_KEYS to serve it.',
+  });
+};
 
 /** Start listening; resolves with the bound address once the port is open. */
 export async function startHttpServer(

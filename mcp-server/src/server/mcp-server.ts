@@ -7,6 +7,7 @@ import {
   McpServer,
   ProtocolError,
   ProtocolErrorCode,
+  ResourceNotFoundError,
   ResourceTemplate,
   type CallToolResult,
 } from '@modelcontextprotocol/server';
@@ -95,13 +96,7 @@ function registerAnalysisResource(server: McpServer, ctx: AppContext): void {
       mimeType: 'application/json',
     },
     async (uri, vars) => {
-      const one = (v: string | string[] | undefined) =>
-        decodeURIComponent(Array.isArray(v) ? (v[0] ?? '') : (v ?? ''));
-      const parsed = analyzeCryptoInput.safeParse({
-        exchange: one(vars.exchange),
-        symbol: one(vars.symbol),
-        timeframe: one(vars.timeframe),
-      });
+      const parsed = analyzeCryptoInput.safeParse(decodeVariables(vars, ['exchange', 'symbol', 'timeframe']));
       if (!parsed.success) {
         throw new ProtocolError(
           ProtocolErrorCode.InvalidParams,
@@ -112,11 +107,47 @@ function registerAnalysisResource(server: McpServer, ctx: AppContext): void {
         const report = analyzeCryptoOutput.parse(await ctx.analysis.analyze(parsed.data));
         return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(report) }] };
       } catch (err) {
-        if (isAppError(err))
-          throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${err.code}: ${err.message}`);
-        throw err;
+        throw resourceError(uri.href, err);
       }
     },
+  );
+}
+
+/** URI template variables, percent-decoded; a malformed escape is left as written and fails validation. */
+function decodeVariables(vars: Record<string, string | string[]>, names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = vars[name];
+    const raw = Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+    try {
+      out[name] = decodeURIComponent(raw);
+    } catch {
+      out[name] = raw;
+    }
+  }
+  return out;
+}
+
+/** Map a failed read to the protocol error a client can act on. */
+function resourceError(uri: string, err: unknown): ProtocolError {
+  if (!isAppError(err)) {
+    log.error('resource read failed', { uri, error: err });
+    return new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      'The analysis failed unexpectedly; the error was logged.',
+    );
+  }
+  const message = `${err.code}: ${err.message}`;
+  if (err.code === 'UNKNOWN_SYMBOL') return new ResourceNotFoundError(uri, message);
+  const clientMistake = [
+    'INVALID_ARGUMENT',
+    'UNKNOWN_EXCHANGE',
+    'UNSUPPORTED_TIMEFRAME',
+    'INSUFFICIENT_DATA',
+  ];
+  return new ProtocolError(
+    clientMistake.includes(err.code) ? ProtocolErrorCode.InvalidParams : ProtocolErrorCode.InternalError,
+    message,
   );
 }
 

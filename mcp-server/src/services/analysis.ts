@@ -99,7 +99,8 @@ const seriesSource = (s: CandleSeries): SeriesSource => ({
 });
 
 export class AnalysisService {
-  private readonly memo = new WeakMap<CandleSeries, Map<string, MarketReport>>();
+  /** Keyed on the candles object: a fallback wraps the same cached candles in a new series object. */
+  private readonly memo = new WeakMap<CandleSeries['candles'], Map<string, MarketReport>>();
 
   constructor(
     private readonly market: MarketData,
@@ -123,27 +124,29 @@ export class AnalysisService {
       );
     }
     const notes: string[] = [];
-    if (series.fallback) {
-      notes.push(
-        `${series.fallback.requestedExchange} could not serve this (${series.fallback.reason}); ` +
-          `these are Binance candles from the offline snapshot.`,
-      );
-    }
     const higherTf = req.higher_timeframe === 'auto' ? HIGHER_TIMEFRAME[req.timeframe] : req.higher_timeframe;
     const [higher, comparison] = await Promise.all([
       higherTf && higherTf !== 'none' ? this.higherSeries(req, series, higherTf, notes) : undefined,
       req.comparison_symbol ? this.comparisonSeries(req, series, req.comparison_symbol) : undefined,
     ]);
 
-    const key = `${higher ? `${higher.timeframe}@${higher.series.asOf}` : '-'}|${comparison ? `${comparison.symbol}@${comparison.asOf}` : '-'}`;
-    let perSeries = this.memo.get(series);
-    if (!perSeries) this.memo.set(series, (perSeries = new Map()));
+    const key = `${higher ? `${higher.timeframe}@${higher.asOf}` : '-'}|${comparison ? `${comparison.symbol}@${comparison.asOf}` : '-'}`;
+    let perSeries = this.memo.get(series.candles);
+    if (!perSeries) this.memo.set(series.candles, (perSeries = new Map()));
     let report = perSeries.get(key);
     if (!report) {
       report = buildReport(series.candles, {
         intraday: timeframeMs(series.timeframe) < DAY_MS,
         ...(higher ? { higher: { timeframe: higher.timeframe, candles: higher.candles } } : {}),
-        ...(comparison ? { comparison: { symbol: comparison.symbol, candles: comparison.candles } } : {}),
+        ...(comparison
+          ? {
+              comparison: {
+                symbol: comparison.symbol,
+                candles: comparison.candles,
+                closeTime: (t: number) => candleCloseTime(t, series.timeframe),
+              },
+            }
+          : {}),
       });
       perSeries.set(key, report);
     }
@@ -151,14 +154,13 @@ export class AnalysisService {
       notes.push(`${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`);
     }
     const now = this.now();
-    if (series.source === 'offline') notes.push(offlineNote(series, now));
+    notes.push(...snapshotNotes(series, this.market.mode, now));
     return {
       symbol: series.symbol,
       timeframe: series.timeframe,
       ...provenance(series, now),
       ...report,
-      confluence:
-        report.confluence && higher ? { ...seriesSource(higher.series), ...report.confluence } : null,
+      confluence: report.confluence && higher ? { ...seriesSource(higher), ...report.confluence } : null,
       comparison:
         report.comparison && comparison ? { ...seriesSource(comparison), ...report.comparison } : null,
       notes,
@@ -175,7 +177,7 @@ export class AnalysisService {
     base: CandleSeries,
     timeframe: Timeframe,
     notes: string[],
-  ): Promise<{ timeframe: Timeframe; candles: CandleSeries['candles']; series: CandleSeries } | undefined> {
+  ): Promise<CandleSeries | undefined> {
     let series: CandleSeries;
     try {
       series = await this.market.getCandles({
@@ -183,6 +185,7 @@ export class AnalysisService {
         timeframe,
         limit: HIGHER_LIMIT,
         exchange: req.exchange,
+        endTime: base.asOf,
       });
     } catch (err) {
       if (!isAppError(err)) log.error('higher timeframe failed', { timeframe, error: err });
@@ -197,6 +200,7 @@ export class AnalysisService {
       );
       return undefined;
     }
+    // endTime asks for this already; checked here too because look-ahead must not depend on a cache.
     let end = series.candles.time.length;
     while (end > 0 && candleCloseTime(series.candles.time[end - 1]!, timeframe) > base.asOf) end--;
     if (end < MIN_HIGHER_CANDLES) {
@@ -207,12 +211,9 @@ export class AnalysisService {
     }
     const candles =
       end === series.candles.time.length ? series.candles : sliceCandles(series.candles, 0, end);
-    const lastClose = candleCloseTime(candles.time[end - 1]!, timeframe);
-    return {
-      timeframe,
-      candles,
-      series: lastClose === series.asOf ? series : { ...series, candles, asOf: lastClose },
-    };
+    return end === series.candles.time.length
+      ? series
+      : { ...series, candles, asOf: candleCloseTime(candles.time[end - 1]!, timeframe) };
   }
 
   /** The comparison symbol was asked for explicitly, so its failures are errors, not notes. */
@@ -221,11 +222,14 @@ export class AnalysisService {
     base: CandleSeries,
     symbol: string,
   ): Promise<CandleSeries> {
+    // Aligned to the main series' last close, so both cover the same window (the snapshot's series end
+    // on different days) and the comparison never reads past the analysed candles.
     const series = await this.market.getCandles({
       symbol,
       timeframe: req.timeframe,
       limit: req.limit,
       exchange: req.exchange,
+      endTime: base.asOf,
     });
     if (series.source !== base.source) {
       throw new AppError(
@@ -238,9 +242,21 @@ export class AnalysisService {
   }
 }
 
-function offlineNote(series: CandleSeries, now: number): string {
-  return (
-    `Offline data: the bundled Binance snapshot ends ${new Date(series.asOf).toISOString()} ` +
-    `(${formatAge(now - series.asOf)} ago); use DATA_SOURCE=auto or exchange with internet access for live candles.`
-  );
+/** Why the answer comes from the bundled snapshot and how old it is; nothing for live data. */
+function snapshotNotes(series: CandleSeries, mode: MarketData['mode'], now: number): string[] {
+  if (series.source !== 'offline') return [];
+  const age = `the last candle used closed ${new Date(series.asOf).toISOString()} (${formatAge(now - series.asOf)} ago)`;
+  if (mode === 'offline') {
+    const other = series.fallback ? ` ${series.fallback.requestedExchange} was not contacted.` : '';
+    return [
+      `Offline mode: these are Binance candles from the bundled snapshot; ${age}.${other} ` +
+        'Set DATA_SOURCE=auto or exchange for live candles.',
+    ];
+  }
+  const requested = series.fallback?.requestedExchange ?? series.exchange;
+  const reason = series.fallback ? ` (${series.fallback.reason})` : '';
+  return [
+    `${requested} could not be reached${reason}, so these are Binance candles from the bundled snapshot; ` +
+      `${age}. Live data returns once the exchange answers again.`,
+  ];
 }

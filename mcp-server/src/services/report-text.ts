@@ -29,7 +29,9 @@ export function formatReportSummary(r: AnalysisResult): string {
     );
   if (r.comparison) {
     lines.push(
-      `vs ${r.comparison.symbol}: correlation ${r.comparison.correlation.toFixed(2)}, beta ${r.comparison.beta.toFixed(2)}, relative strength ${r.comparison.relative_strength_pct.toFixed(2)} pp.`,
+      `vs ${r.comparison.symbol} (${r.comparison.common_candles} common candles to ${r.comparison.as_of}): ` +
+        `correlation ${n(r.comparison.correlation)}, beta ${n(r.comparison.beta)}, ` +
+        `relative strength ${r.comparison.relative_strength_pct.toFixed(2)} pp.`,
     );
   }
   lines.push(

@@ -161,9 +161,13 @@ export const analyzeCryptoOutput = z.object({
   comparison: z
     .object({
       ...seriesSourceSchema.shape,
+      as_of: z.string().describe('ISO close time of the last candle both series have'),
+      window_start: z.string().describe('ISO open time of the first candle both series have'),
       symbol: z.string(),
-      correlation: num.describe('Pearson correlation of log returns over the common candles'),
-      beta: num,
+      correlation: nullableNum.describe(
+        'Pearson correlation of log returns over the common candles; null if one did not move',
+      ),
+      beta: nullableNum,
       relative_strength_pct: num.describe(
         'Our change minus theirs over the common window, percentage points',
       ),
@@ -177,6 +181,10 @@ export const analyzeCryptoOutput = z.object({
     entry: nullableNum,
     stop_loss: nullableNum,
     stop_basis: z.enum(['structure', 'atr']).nullable(),
+    stop_reference: z
+      .object({ price: num, kind: z.string() })
+      .nullable()
+      .describe('The support/resistance the stop sits beyond (0.2 ATR past it), when structural'),
     targets: z.array(z.object({ price: num, basis: z.string() })),
     risk_reward: nullableNum.describe('Reward to the first target divided by risk to the stop'),
     reasons: z.array(reasonSchema),

@@ -51,6 +51,7 @@ describe('tradePlan', () => {
     );
     expect(plan.stop_loss).toBeCloseTo(96.6, 10);
     expect(plan.stop_basis).toBe('structure');
+    expect(plan.stop_reference).toEqual({ price: 97, kind: 'swing low' });
     expect(plan.targets.map((t) => t.price)).toEqual([106, 110]);
     expect(plan.risk_reward).toBeCloseTo(6 / 3.4, 4);
   });
@@ -61,10 +62,11 @@ describe('tradePlan', () => {
       100,
       2,
       [{ price: 100.5, kind: 'too close' }],
-      [level(98, 'swing low, under 1R')],
+      [level(99, 'swing low, under 0.5R')],
     );
     expect(plan.stop_loss).toBe(103);
     expect(plan.stop_basis).toBe('atr');
+    expect(plan.stop_reference).toBeNull();
     expect(plan.targets).toEqual([
       { price: 94, basis: '2R' },
       { price: 91, basis: '3R' },
@@ -72,11 +74,18 @@ describe('tradePlan', () => {
     expect(plan.risk_reward).toBe(2);
   });
 
+  it('keeps a level between half and one risk unit away as the first target (the caller then rejects the trade)', () => {
+    const plan = tradePlan('SELL', 100, 2, [], [level(98, 'swing low'), level(90, 'liquidity')]);
+    expect(plan.targets[0]).toEqual({ price: 98, basis: 'swing low' });
+    expect(plan.risk_reward).toBeCloseTo(2 / 3, 6);
+  });
+
   it('gives no plan for HOLD', () => {
     expect(tradePlan('HOLD', 100, 2, [], [])).toEqual({
       entry: null,
       stop_loss: null,
       stop_basis: null,
+      stop_reference: null,
       targets: [],
       risk_reward: null,
     });
@@ -92,9 +101,18 @@ describe('compareSeries', () => {
     expect(r.relativeStrengthPct).toBe(0);
     expect(r.commonCandles).toBe(500);
   });
-  it('only uses candle times present in both series', () => {
+  it('only uses candle times present in both series, and says which', () => {
     const r = compareSeries(sliceCandles(btc, 0, 300), sliceCandles(btc, 200, 600))!;
     expect(r.commonCandles).toBe(100);
+    expect(r.firstTime).toBe(btc.time[200]);
+    expect(r.lastTime).toBe(btc.time[299]);
+  });
+  it('has no correlation or beta against a series that never moved', () => {
+    const c = sliceCandles(btc, 0, 100);
+    const flat = { ...c, close: new Float64Array(100).fill(42) };
+    const r = compareSeries(c, flat)!;
+    expect(r.correlation).toBeNull();
+    expect(r.beta).toBeNull();
   });
 });
 
@@ -112,14 +130,22 @@ describe('buildReport on real BTCUSDT candles', () => {
 
   it('produces BUY, SELL and HOLD over a year of windows, each with a consistent plan', () => {
     const seen = new Set<string>();
+    let rejected = 0;
     for (let end = 600; end <= btc.time.length; end += 250) {
       const r = buildReport(sliceCandles(btc, end - 500, end)).recommendation;
       seen.add(r.action);
+      // A set-up whose first target pays under 1R is turned down, and the reason says so.
+      if (r.reasons.some((x) => x.factor === 'risk/reward')) {
+        rejected++;
+        expect(r.action).toBe('HOLD');
+        expect(Math.abs(r.score)).toBeGreaterThanOrEqual(30);
+      }
       if (r.action !== 'HOLD') expect(r.risk_reward!).toBeGreaterThanOrEqual(1);
       if (r.action === 'BUY') expect(r.stop_loss!).toBeLessThan(r.entry!);
       if (r.action === 'SELL') expect(r.stop_loss!).toBeGreaterThan(r.entry!);
     }
     expect([...seen].sort()).toEqual(['BUY', 'HOLD', 'SELL']);
+    expect(rejected).toBeGreaterThan(0);
   });
 
   it('refuses fewer than 100 candles', () => {

@@ -1,5 +1,5 @@
-/** `crypto-mcp analyze` as a user runs it. */
-import { execFile } from 'node:child_process';
+/** `crypto-mcp` as a user runs it: the analyze command, and stdio's stdout carrying nothing but JSON-RPC. */
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI, testEnv } from '../helpers/server-process.js';
@@ -66,5 +66,52 @@ describe('crypto-mcp analyze', () => {
     );
     expect(code).toBe(2);
     expect(stderr).toMatch(/DATA_SOURCE/);
+  });
+});
+
+describe('crypto-mcp stdio', () => {
+  it('writes only JSON-RPC messages to stdout, logs included', async () => {
+    const child = spawn(process.execPath, [CLI, 'stdio'], {
+      env: testEnv({ LOG_LEVEL: 'debug' }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const send = (m: object) => child.stdin.write(JSON.stringify(m) + '\n');
+    const answered = (id: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (out.includes(`"id":${id}`) ? resolve() : setTimeout(check, 20));
+        check();
+      });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+    await answered(1);
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'analyze_crypto', arguments: { symbol: 'BTCUSDT' } },
+    });
+    send({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'analyze_crypto', arguments: { symbol: 'NOPE' } },
+    });
+    await answered(2);
+    await answered(3);
+    child.stdin.end();
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: '2.0' });
+    expect(err).toContain('tool call'); // the debug log went to stderr
   });
 });

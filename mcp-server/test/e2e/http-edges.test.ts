@@ -79,10 +79,16 @@ describe('HTTP edge with API keys', () => {
     await server?.stop();
   });
 
-  it('serves /health without credentials', async () => {
-    const res = await fetch(`${server.origin}/health`);
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok' });
+  it('serves liveness on /health without credentials, and the details only with a key', async () => {
+    const open = await fetch(`${server.origin}/health`);
+    expect(open.status).toBe(200);
+    expect(await open.json()).toEqual({ status: 'ok', version: expect.any(String) });
+    const detailed = await fetch(`${server.origin}/health`, { headers: auth });
+    expect(await detailed.json()).toMatchObject({
+      status: 'ok',
+      data_source: 'offline',
+      exchange: 'binance',
+    });
   });
 
   it('rejects /mcp without a key or with a wrong key', async () => {
@@ -170,10 +176,21 @@ describe('HTTP edge with API keys', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('"protocolVersion":"2025-11-25"');
   });
+});
 
-  it('never writes the API key to its logs (checked after every call above, at debug level)', () => {
-    expect(server.stderr()).toContain('tool call');
-    expect(server.stderr()).not.toContain(KEY);
+describe('loopback without keys', () => {
+  it('serves local clients and refuses requests that came through a proxy', async () => {
+    const server = await startServer();
+    try {
+      expect((await modern(server.url, 'server/discover', {})).status).toBe(200);
+      const proxied = await modern(server.url, 'server/discover', {}, undefined, {
+        'x-forwarded-for': '203.0.113.7',
+      });
+      expect(proxied.status).toBe(403);
+      expect(await proxied.text()).toMatch(/MCP_API_KEYS/);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -4,6 +4,7 @@
  * fallback to the offline snapshot, malformed bodies and caching.
  */
 import { spawn } from 'node:child_process';
+import { STATUS_CODES } from 'node:http';
 import { createInterface } from 'node:readline';
 import { ExchangeError, NetworkError, NotSupported } from 'ccxt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -34,6 +35,21 @@ async function appError(promise: Promise<unknown>): Promise<AppError> {
 }
 
 const klineRequests = () => fx.requests.filter((r) => r.includes('/klines')).length;
+
+/**
+ * ccxt options whose HTTP client answers `status` with `body` for URLs matching `path` and passes every
+ * other request to the fixture, so that ccxt's own status handling runs (the fixture sends no 403/451).
+ * `calls` lists the refused URLs.
+ */
+function refusing(status: number, body: string, path: RegExp) {
+  const calls: string[] = [];
+  const fetchImplementation = async (url: string, init: RequestInit) => {
+    if (!path.test(url)) return fetch(url, init);
+    calls.push(url);
+    return new Response(body, { status, statusText: STATUS_CODES[status] });
+  };
+  return { calls, ccxt: { ...fast.ccxt, fetchImplementation } };
+}
 
 function expectSameCandles(actual: Candles, expected: Candles): void {
   for (const column of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
@@ -123,6 +139,57 @@ describe('exchange mode against the fixture exchange', () => {
       expect(await md.resolveSymbol(symbol)).toBe('ETH/USDT');
     }
     expect((await md.getCandles({ symbol: 'sol-usdt', timeframe: '4h', limit: 5 })).symbol).toBe('SOL/USDT');
+  });
+
+  it('returns the latest closed candles up to endTime, e.g. aligned with a market whose data ends earlier', async () => {
+    const md = market('exchange');
+    const eth = await md.getCandles({ symbol: 'ETHUSDT', timeframe: '1h', limit: 50 });
+    const latest = await md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', limit: 50 });
+    expect(latest.asOf).toBeGreaterThan(eth.asOf + 30 * 24 * HOUR); // BTC runs 5 weeks longer
+    // Between two closes: the candle closing after endTime is left out. Not served from the cache above.
+    const btc = await md.getCandles({
+      symbol: 'BTCUSDT',
+      timeframe: '1h',
+      limit: 50,
+      endTime: eth.asOf + 1_000,
+    });
+    expect(btc.asOf).toBe(eth.asOf);
+    const hourly = await snapshot.candles('BTC/USDT', '1h');
+    const last = hourly.time.indexOf(eth.candles.time[49]!);
+    expectSameCandles(btc.candles, sliceCandles(hourly, last - 49, last + 1));
+  });
+
+  it('pages back from endTime, also for hourly history and months', async () => {
+    const md = market('exchange');
+    const endTime = Date.UTC(2025, 6, 1, 12, 30);
+    const series = await md.getCandles({ symbol: 'BTC/USDT', timeframe: '1h', limit: 2500, endTime });
+    const hourly = await snapshot.candles('BTC/USDT', '1h');
+    const last = hourly.time.indexOf(Date.UTC(2025, 6, 1, 11));
+    expectSameCandles(series.candles, sliceCandles(hourly, last - 2499, last + 1));
+    expect(series.asOf).toBe(Date.UTC(2025, 6, 1, 12));
+
+    // Twelve months of 28 to 31 days: a nominal 30-day month would start the request one month short.
+    const months = await md.getCandles({
+      symbol: 'BTC/USDT',
+      timeframe: '1M',
+      limit: 12,
+      endTime: Date.UTC(2026, 3, 15),
+    });
+    expect(months.candles.time[0]).toBe(Date.UTC(2025, 3, 1));
+    expect(months.candles.time).toHaveLength(12);
+    expect(months.asOf).toBe(Date.UTC(2026, 3, 1));
+  });
+
+  it('drops the still-forming candle when endTime is later than the exchange clock', async () => {
+    const series = await market('exchange').getCandles({
+      symbol: 'BTCUSDT',
+      timeframe: '1h',
+      limit: 3,
+      endTime: fx.now + 10 * HOUR,
+    });
+    const hourly = await snapshot.candles('BTC/USDT', '1h');
+    const n = hourly.time.length;
+    expectSameCandles(series.candles, sliceCandles(hourly, n - 4, n - 1));
   });
 
   it('reports an unknown symbol with suggestions, without falling back in auto mode', async () => {
@@ -229,6 +296,86 @@ describe('exchange mode against the fixture exchange', () => {
     expect(series.source).toBe('offline');
     expect(series.fallback?.reason).toMatch(/did not answer in time .*\(2 attempts\)/);
     expect(klineRequests()).toBe(2);
+  });
+
+  it('keeps the normal retries in auto mode for an exchange the snapshot cannot stand in for', async () => {
+    const md = new MarketData({
+      mode: 'auto',
+      exchange: 'binanceus',
+      exchangeOptions: { ...fast, baseUrl: fx.baseUrl },
+    });
+    await md.listSymbols();
+    fx.inject({ kind: 'status', status: 503, times: 2, path: /klines/ });
+    const series = await md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', limit: 5 });
+    expect(series).toMatchObject({ exchange: 'binanceus', source: 'exchange' });
+    expect(klineRequests()).toBe(3);
+  });
+
+  it.each([400, 403, 404, 410])(
+    'neither retries HTTP %i nor takes it for an outage: no fallback, no pause, reachable',
+    async (status) => {
+      const { calls, ccxt } = refusing(status, '<html><body>Request blocked.</body></html>', /klines/);
+      const md = market('auto', { retries: 3, ccxt });
+      const e = await appError(md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h' }));
+      expect(e.code).toBe('EXCHANGE_UNAVAILABLE');
+      expect(e.message).toBe(
+        `Binance refused the request for BTC/USDT 1h candles (HTTP ${status}); retrying will not help: ` +
+          'check the base URL, a proxy, or whether the exchange blocks this network.',
+      );
+      expect(e.details).toMatchObject({ httpStatus: status, attempts: 1 });
+      expect(e.details['outage']).toBeUndefined();
+      expect(calls).toHaveLength(1);
+      expect(md.health().exchanges['binance']).toMatchObject({ reachable: true, reason: e.message });
+
+      await appError(md.getCandles({ symbol: 'BTCUSDT', timeframe: '1h' })); // asked again: no outage window
+      expect(calls).toHaveLength(2);
+    },
+  );
+
+  it('says when the exchange is not available from this location (HTTP 451)', async () => {
+    const body = JSON.stringify({
+      code: 0,
+      msg: "Service unavailable from a restricted location according to 'b. Eligibility' in https://www.binance.com/en/terms.",
+    });
+    const { calls, ccxt } = refusing(451, body, /./);
+    const e = await appError(market('exchange', { ccxt }).listSymbols());
+    expect(e).toMatchObject({
+      code: 'EXCHANGE_UNAVAILABLE',
+      message:
+        'Binance is not available from this location (HTTP 451), so it cannot provide the market list; ' +
+        'use another exchange or the offline snapshot.',
+      details: { httpStatus: 451, attempts: 1 },
+    });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('reports an exchange as unreachable in health only after an outage', async () => {
+    const md = market('exchange', { retries: 0 });
+    const contact = () => md.health().exchanges['binance'];
+    await md.getCandles({ symbol: 'LTCUSDT', timeframe: '1h', limit: 5 });
+    expect(contact()).toEqual({ reachable: true, at: expect.any(Number) });
+
+    fx.inject({ kind: 'status', status: 429, times: 1, path: /klines/ });
+    await appError(md.getCandles({ symbol: 'LTCUSDT', timeframe: '2h' }));
+    expect(contact()).toMatchObject({ reachable: true, reason: expect.stringMatching(/rate-limiting/) });
+
+    fx.inject({ kind: 'status', status: 503, times: 1, path: /klines/ });
+    await appError(md.getCandles({ symbol: 'LTCUSDT', timeframe: '4h' }));
+    expect(contact()).toMatchObject({ reachable: false, reason: expect.stringMatching(/unreachable/) });
+
+    fx.inject({ kind: 'malformed', times: 1, path: /klines/ });
+    await appError(md.getCandles({ symbol: 'LTCUSDT', timeframe: '6h' }));
+    expect(contact()).toMatchObject({ reachable: false, reason: expect.stringMatching(/unreadable/) });
+
+    const fetchOHLCV = async () => {
+      throw new ExchangeError('binance {"code":-1000,"msg":"An unknown error occurred."}');
+    };
+    const failing = market('exchange', { ccxt: { ...fast.ccxt, fetchOHLCV } });
+    await appError(failing.getCandles({ symbol: 'LTCUSDT', timeframe: '1h' }));
+    expect(failing.health().exchanges['binance']).toMatchObject({
+      reachable: true,
+      reason: 'Binance returned an error for LTC/USDT 1h candles.',
+    });
   });
 
   it('does not pass Binance snapshot candles off as another exchange in auto mode', async () => {

@@ -107,6 +107,54 @@ describe('offline snapshot', () => {
     expect(d1.asOf).toBe(Date.UTC(2026, 4, 16)); // 16 May is incomplete (ends 18:00), so 15 May is the last day
   });
 
+  it('slices to endTime, e.g. to align BTC with ETH, whose data ends 5 weeks earlier', async () => {
+    const market = new MarketData({ mode: 'offline' });
+    const eth = await market.getCandles({ symbol: 'ETHUSDT', timeframe: '4h', limit: 30 });
+    expect(eth.asOf).toBe(Date.UTC(2026, 4, 16, 16)); // the 16:00 candle lacks its 19:00 hour
+    const latest = await market.getCandles({ symbol: 'BTCUSDT', timeframe: '4h', limit: 30 });
+    expect(latest.asOf).toBe(Date.UTC(2026, 5, 20, 8));
+
+    const btc = await market.getCandles({ symbol: 'BTCUSDT', timeframe: '4h', limit: 30, endTime: eth.asOf });
+    expect(btc).toMatchObject({ symbol: 'BTC/USDT', source: 'offline', asOf: eth.asOf });
+    expect(btc.candles.time).toEqual(eth.candles.time);
+    const all = await snapshot.candles('BTC/USDT', '4h');
+    const last = all.time.indexOf(Date.UTC(2026, 4, 16, 12));
+    expect(btc.candles.close).toEqual(all.close.subarray(last - 29, last + 1));
+
+    // A candle closing one millisecond after endTime is left out.
+    const earlier = await market.getCandles({
+      symbol: 'BTCUSDT',
+      timeframe: '4h',
+      limit: 30,
+      endTime: eth.asOf - 1,
+    });
+    expect(earlier.asOf).toBe(eth.asOf - 4 * 3_600_000);
+    expect(earlier.candles.time).toHaveLength(30);
+  });
+
+  it('says when no candle closes by endTime, and rejects an endTime that is no time', async () => {
+    const market = new MarketData({ mode: 'offline' });
+    const e = await appError(
+      market.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', endTime: Date.UTC(2024, 0, 1) }),
+    );
+    expect(e.code).toBe('INSUFFICIENT_DATA');
+    expect(e.message).toBe(
+      'BTC/USDT has no closed 1h candles on binance closing by 2024-01-01T00:00:00.000Z.',
+    );
+    for (const endTime of [NaN, Infinity, 1e20]) {
+      const invalid = await appError(market.getCandles({ symbol: 'BTCUSDT', timeframe: '1h', endTime }));
+      expect(invalid.code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('tells where its data ends, per symbol and overall, from the index', async () => {
+    const fresh = new SnapshotSource();
+    expect(await fresh.lastClose('ethusdt')).toBe(Date.UTC(2026, 4, 16, 19));
+    expect(await fresh.lastClose('BTC/USDT')).toBe(Date.UTC(2026, 5, 20, 10));
+    expect(await fresh.lastClose()).toBe(Date.UTC(2026, 5, 20, 10));
+    expect((await appError(fresh.lastClose('BTCUSDX'))).code).toBe('UNKNOWN_SYMBOL');
+  });
+
   it('says when it stands in for an exchange other than Binance', async () => {
     const market = new MarketData({ mode: 'offline' });
     const binance = await market.getCandles({ symbol: 'ETHUSDT', timeframe: '1h', limit: 10 });

@@ -32,6 +32,18 @@ describe('loadConfig', () => {
       for (const v of ['MCP_PORT', 'DATA_SOURCE', 'EXCHANGE']) expect(msg).toContain(v);
     }
   });
+  it('rejects host names with a scheme, port or path, which would refuse every request', () => {
+    expect(() =>
+      loadConfig({ MCP_API_KEYS: 'k'.repeat(16), MCP_ALLOWED_HOSTS: 'mcp.example.com:443' }),
+    ).toThrow(/MCP_ALLOWED_HOSTS.*host names only/s);
+    expect(() => loadConfig({ MCP_ALLOWED_ORIGINS: 'https://app.example.com' })).toThrow(
+      /MCP_ALLOWED_ORIGINS/,
+    );
+    expect(
+      loadConfig({ MCP_API_KEYS: 'k'.repeat(16), MCP_ALLOWED_HOSTS: 'MCP.Example.com,[::1]' })
+        .MCP_ALLOWED_HOSTS,
+    ).toEqual(['mcp.example.com', '[::1]']);
+  });
   it('requires keys when a public host name is allowed, even on a loopback bind (behind a proxy)', () => {
     expect(() => loadConfig({ MCP_ALLOWED_HOSTS: 'mcp.example.com' })).toThrow(
       /MCP_ALLOWED_HOSTS publishes the server as mcp.example.com/,
@@ -59,6 +71,25 @@ describe('redact', () => {
       apiKey: '[redacted]',
       nested: { token: '[redacted]', password: '[redacted]' },
       msg: 'to [phone] and [phone] with Bearer [redacted]?auth_token=[redacted]&x=1',
+    });
+  });
+  it.each([
+    ['access_token=abc123&x=1', 'access_token=[redacted]&x=1'],
+    ['client_secret: s3cr3t', 'client_secret: [redacted]'],
+    ['{"apiKey":"k-123","symbol":"BTC"}', '{"apiKey":"[redacted]","symbol":"BTC"}'],
+    ['Authorization: Basic dXNlcjpwYXNz', 'Authorization: Basic [redacted]'],
+    ['redis://user:hunter2@cache:6379', 'redis://[redacted]@cache:6379'],
+    ['To=whatsapp%3A%2B14155238886&Body=hi', 'To=[phone]&Body=hi'],
+    ['send to +1 (415) 555-0100 now', 'send to [phone] now'],
+  ])('redacts %s', (input, expected) => {
+    expect(redact(input)).toBe(expected);
+  });
+  it('redacts secret-named fields of any case or prefix', () => {
+    expect(redact({ 'Proxy-Authorization': 'x', auth: 'y', X_API_KEY: 'z', accessToken: 't' })).toEqual({
+      'Proxy-Authorization': '[redacted]',
+      auth: '[redacted]',
+      X_API_KEY: '[redacted]',
+      accessToken: '[redacted]',
     });
   });
   it('leaves timestamps, prices and ordinary field names alone', () => {

@@ -29,7 +29,7 @@ describe('AnalysisService on the offline snapshot', () => {
     expect(withMonthly.notes.join(' ')).toMatch(/No 1M confluence/);
     const without = await svc.analyze(request({ symbol: 'LTCUSDT', higher_timeframe: 'none' }));
     expect(without.notes.join(' ')).not.toMatch(/confluence/);
-    expect(without.notes.join(' ')).toMatch(/Offline data/);
+    expect(without.notes.join(' ')).toMatch(/Offline mode: these are Binance candles/);
   });
 
   it('gives confluence its own source and a close no later than the main series', async () => {
@@ -37,6 +37,28 @@ describe('AnalysisService on the offline snapshot', () => {
     expect(r.confluence).toMatchObject({ timeframe: '4h', data_source: 'offline', exchange: 'binance' });
     expect(Date.parse(r.confluence!.as_of)).toBeLessThanOrEqual(Date.parse(r.as_of));
     analyzeCryptoOutput.parse(r);
+  });
+
+  it('aligns the comparison symbol to the main series close (the snapshot series end on different days)', async () => {
+    const r = await svc.analyze(
+      request({ symbol: 'ETHUSDT', timeframe: '4h', comparison_symbol: 'BTCUSDT' }),
+    );
+    expect(r.comparison).toMatchObject({
+      symbol: 'BTC/USDT',
+      common_candles: 500,
+      as_of: r.as_of,
+      window_start: r.first_candle,
+    });
+    expect(r.comparison!.correlation).toBeGreaterThan(0.5);
+  });
+
+  it('says so when the comparison symbol has no candles in the analysed window', async () => {
+    // BTC/USDT runs five weeks past the other history symbols in the snapshot.
+    const r = await svc.analyze(
+      request({ symbol: 'BTCUSDT', timeframe: '1h', comparison_symbol: 'ETHUSDT' }),
+    );
+    expect(r.comparison).toBeNull();
+    expect(r.notes.join(' ')).toMatch(/ETH\/USDT shares too few candle times/);
   });
 
   it('rejects a "higher" timeframe that is not higher, at the schema', () => {

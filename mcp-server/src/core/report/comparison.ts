@@ -2,10 +2,14 @@
 import type { Candles } from '../candles.js';
 
 export interface Comparison {
-  correlation: number;
-  beta: number;
+  /** null when either series did not move (zero variance): no correlation can be measured. */
+  correlation: number | null;
+  beta: number | null;
   relativeStrengthPct: number;
   commonCandles: number;
+  /** Open times of the first and last candles present in both series. */
+  firstTime: number;
+  lastTime: number;
 }
 
 /**
@@ -24,6 +28,8 @@ export function compareSeries(a: Candles, b: Candles): Comparison | null {
   let lastA = NaN;
   let lastB = NaN;
   let common = 0;
+  let firstTime = NaN;
+  let lastTime = NaN;
   while (i < a.time.length && j < b.time.length) {
     const ta = a.time[i]!;
     const tb = b.time[j]!;
@@ -35,10 +41,12 @@ export function compareSeries(a: Candles, b: Candles): Comparison | null {
       if (common === 0) {
         firstA = ca;
         firstB = cb;
+        firstTime = ta;
       } else {
         ra.push(Math.log(ca / prevA));
         rb.push(Math.log(cb / prevB));
       }
+      lastTime = ta;
       prevA = lastA = ca;
       prevB = lastB = cb;
       common++;
@@ -61,9 +69,11 @@ export function compareSeries(a: Candles, b: Candles): Comparison | null {
     varB += db * db;
   }
   return {
-    correlation: varA > 0 && varB > 0 ? cov / Math.sqrt(varA * varB) : 0,
-    beta: varB > 0 ? cov / varB : 0,
+    correlation: varA > 0 && varB > 0 ? cov / Math.sqrt(varA * varB) : null,
+    beta: varB > 0 ? cov / varB : null,
     relativeStrengthPct: ((lastA - firstA) / firstA - (lastB - firstB) / firstB) * 100,
     commonCandles: common,
+    firstTime,
+    lastTime,
   };
 }

@@ -4,13 +4,16 @@
  *   score >= +30 -> BUY, score <= -30 -> SELL, otherwise HOLD.
  * Confidence is |score| for BUY/SELL (30-100) and 100 - 2|score| for HOLD (how balanced the evidence
  * is, 42-100). Entries are at the last close; stops sit beyond the nearest structure within 3 ATR
- * (else 1.5 ATR); targets are the nearest opposing levels at least one risk unit (1R) away, so a plan
- * never pays less than it risks, completed with 2R/3R multiples.
+ * (else 1.5 ATR); targets are the nearest opposing levels at least half a risk unit away (closer ones
+ * are noise), completed with 2R/3R multiples. A BUY or SELL whose first target pays less than
+ * MIN_RISK_REWARD becomes HOLD (see `buildReport`): the level in the way is reported, not skipped.
  */
 import type { LevelReport, Reason, Recommendation } from './types.js';
 import { round } from './util.js';
 
 export const ACTION_THRESHOLD = 30;
+/** A trade must be able to earn at least what it risks before its first target. */
+export const MIN_RISK_REWARD = 1;
 
 export interface StopCandidate {
   price: number;
@@ -31,9 +34,16 @@ export function tradePlan(
   atr: number,
   stopCandidates: StopCandidate[],
   opposingLevels: LevelReport[],
-): Pick<Recommendation, 'entry' | 'stop_loss' | 'stop_basis' | 'targets' | 'risk_reward'> {
+): Pick<Recommendation, 'entry' | 'stop_loss' | 'stop_basis' | 'stop_reference' | 'targets' | 'risk_reward'> {
   if (action === 'HOLD')
-    return { entry: null, stop_loss: null, stop_basis: null, targets: [], risk_reward: null };
+    return {
+      entry: null,
+      stop_loss: null,
+      stop_basis: null,
+      stop_reference: null,
+      targets: [],
+      risk_reward: null,
+    };
   const side = action === 'BUY' ? 1 : -1;
   // Structure candidates on the protective side, between 0.5 and 3 ATR away; the nearest wins.
   const structural = stopCandidates
@@ -44,7 +54,7 @@ export function tradePlan(
   const risk = Math.abs(entry - stop);
   const targets: { price: number; basis: string }[] = [];
   for (const l of opposingLevels) {
-    if ((l.price - entry) * side >= risk) targets.push({ price: l.price, basis: l.kind });
+    if ((l.price - entry) * side >= 0.5 * risk) targets.push({ price: l.price, basis: l.kind });
     if (targets.length === 3) break;
   }
   for (const r of [2, 3]) {
@@ -57,6 +67,7 @@ export function tradePlan(
     entry: round(entry),
     stop_loss: round(stop),
     stop_basis: structural ? 'structure' : 'atr',
+    stop_reference: structural ? { price: structural.price, kind: structural.kind } : null,
     targets: targets.map((t) => ({ price: round(t.price), basis: t.basis })),
     risk_reward: round(Math.abs(targets[0]!.price - entry) / risk, 6),
   };

@@ -8,7 +8,7 @@ import { analyzeSmc, type Swing } from '../smc/index.js';
 import { adxStrength, combineTrend, emaAlignment, seriesTrend, swingStructure } from './trend.js';
 import { activeOrderBlocks, keyLevels, liquidityZones, openFairValueGaps, structureEvent } from './zones.js';
 import { compareSeries } from './comparison.js';
-import { decide, tradePlan, type StopCandidate } from './recommendation.js';
+import { decide, MIN_RISK_REWARD, tradePlan } from './recommendation.js';
 import type { Direction, MarketReport, Reason, Trend } from './types.js';
 import { iso, lastFinite, pct, round } from './util.js';
 
@@ -26,8 +26,8 @@ export interface ReportOptions {
    * On daily and longer candles the "session" is a single bar and the field is null.
    */
   intraday?: boolean;
-  /** A second symbol's candles on the same timeframe. */
-  comparison?: { symbol: string; candles: Candles };
+  /** A second symbol's candles on the same timeframe; `closeTime` maps an open time to its close. */
+  comparison?: { symbol: string; candles: Candles; closeTime: (openTime: number) => number };
 }
 
 export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport {
@@ -176,16 +176,29 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
   if (htfTrend && htfTrend !== 'neutral')
     add('higher timeframe', sign(htfTrend) * 10, `${opts.higher!.timeframe} trend ${htfTrend}`);
 
-  const decision = decide(reasons);
-  const side = decision.action === 'BUY' ? 'support' : 'resistance';
-  const stopCandidates: StopCandidate[] = [...levels[side].map((l) => ({ price: l.price, kind: l.kind }))];
-  const plan = tradePlan(
-    decision.action,
-    close,
-    atrNow,
-    stopCandidates,
-    decision.action === 'BUY' ? levels.resistance : levels.support,
-  );
+  let decision = decide(reasons);
+  const opposing = (action: 'BUY' | 'SELL' | 'HOLD') =>
+    action === 'BUY' ? levels.resistance : levels.support;
+  const stopSide = (action: 'BUY' | 'SELL' | 'HOLD') =>
+    action === 'BUY' ? levels.support : levels.resistance;
+  let plan = tradePlan(decision.action, close, atrNow, stopSide(decision.action), opposing(decision.action));
+  if (plan.risk_reward !== null && plan.risk_reward < MIN_RISK_REWARD) {
+    // The evidence leans one way, but the level in the way pays less than the stop risks: no trade.
+    const first = plan.targets[0]!;
+    reasons.push({
+      factor: 'risk/reward',
+      score: 0,
+      detail:
+        `${decision.action} rejected: the first target, ${first.basis} at ${fmt(first.price)}, pays ` +
+        `${fmt(plan.risk_reward, 3)}R against the stop at ${fmt(plan.stop_loss!)} (at least ${MIN_RISK_REWARD}R needed)`,
+    });
+    decision = {
+      ...decision,
+      action: 'HOLD',
+      confidence: Math.max(0, Math.round(100 - 2 * Math.abs(decision.score))),
+    };
+    plan = tradePlan('HOLD', close, atrNow, [], []);
+  }
   if (confluence && decision.action !== 'HOLD') {
     confluence.agrees = htfTrend === (decision.action === 'BUY' ? 'bullish' : 'bearish');
   }
@@ -196,10 +209,12 @@ export function buildReport(c: Candles, opts: ReportOptions = {}): MarketReport 
     if (cmp) {
       comparison = {
         symbol: opts.comparison.symbol,
-        correlation: round(cmp.correlation, 6),
-        beta: round(cmp.beta, 6),
+        correlation: cmp.correlation === null ? null : round(cmp.correlation, 6),
+        beta: cmp.beta === null ? null : round(cmp.beta, 6),
         relative_strength_pct: round(cmp.relativeStrengthPct, 6),
         common_candles: cmp.commonCandles,
+        window_start: iso(cmp.firstTime),
+        as_of: iso(opts.comparison.closeTime(cmp.lastTime)),
       };
     }
   }

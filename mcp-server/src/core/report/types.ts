@@ -50,6 +50,8 @@ export interface Recommendation {
   entry: number | null;
   stop_loss: number | null;
   stop_basis: 'structure' | 'atr' | null;
+  /** The level the stop sits beyond, when it is structural. */
+  stop_reference: { price: number; kind: string } | null;
   targets: { price: number; basis: string }[];
   risk_reward: number | null;
   reasons: Reason[];
@@ -103,10 +105,14 @@ export interface MarketReport {
   } | null;
   comparison: {
     symbol: string;
-    correlation: number;
-    beta: number;
+    correlation: number | null;
+    beta: number | null;
     relative_strength_pct: number;
     common_candles: number;
+    /** ISO open time of the first candle both series have. */
+    window_start: string;
+    /** ISO close time of the last candle both series have. */
+    as_of: string;
   } | null;
   recommendation: Recommendation;
 }
