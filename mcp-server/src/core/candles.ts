@@ -15,11 +15,6 @@ export interface Candles {
   readonly volume: Float64Array;
 }
 
-/** Number of candles in a series. */
-export function candleCount(c: Candles): number {
-  return c.time.length;
-}
-
 /** A view of candles `[start, end)` that shares memory with `c` (no copy). */
 export function sliceCandles(c: Candles, start: number, end: number = c.time.length): Candles {
   return {
