@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'EXCHANGE_UNAVAILABLE'
   | 'RATE_LIMITED'
   | 'DATA_UNAVAILABLE'
+  | 'NOT_FOUND'
+  | 'STORE_UNAVAILABLE'
   | 'INTERNAL';
 
 export class AppError extends Error {

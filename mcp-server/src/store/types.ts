@@ -1,0 +1,151 @@
+/**
+ * Contracts of the persistence layer. Services depend on these interfaces only; `openStores` picks the
+ * implementation (Postgres through pg or embedded PGlite, Redis or in-process, MongoDB or Postgres JSONB).
+ */
+
+/** How a store is doing, for /health. `disabled`: not configured, an embedded fallback serves instead. */
+export interface StoreHealth {
+  name: string;
+  /** e.g. 'postgres', 'pglite', 'redis', 'memory', 'mongodb', 'postgres-jsonb'. */
+  backend: string;
+  status: 'ok' | 'degraded' | 'down' | 'disabled';
+  /** Why it is degraded or down; never a secret (connection strings are not echoed). */
+  detail?: string;
+}
+
+/** Something that runs parameterised SQL. Parameters are always `$1, $2, ...`; never interpolate values. */
+export interface SqlClient {
+  query<R extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<R[]>;
+}
+
+/**
+ * A Postgres database (pg pool or PGlite). The first query connects and runs pending migrations; while the
+ * server is unreachable every query fails with AppError STORE_UNAVAILABLE, and the next query after it
+ * returns reconnects.
+ */
+export interface SqlDatabase extends SqlClient {
+  readonly backend: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction (BEGIN/COMMIT, ROLLBACK on throw). */
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+/** One held position. Quantities and prices are plain numbers (stored as NUMERIC, read back exactly). */
+export interface Position {
+  symbol: string;
+  quantity: number;
+  entry_price: number;
+  /** ISO time the position was opened, if known. */
+  entry_time: string | null;
+  /** Fees paid to open it, in quote currency. */
+  fees: number;
+}
+
+export interface Portfolio {
+  id: string;
+  /** Quote currency of prices, cash and values, e.g. 'USDT'. */
+  base_currency: string;
+  cash: number;
+  positions: Position[];
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * Portfolios per owner (the API key's id, or 'local' without keys): one owner never sees another's.
+ * Positions are keyed by symbol: one position per symbol.
+ */
+export interface PortfolioStore {
+  get(owner: string, id: string): Promise<Portfolio | null>;
+  /** Creates the portfolio or replaces all its positions (and cash/base currency when given), atomically. */
+  replace(
+    owner: string,
+    id: string,
+    data: { positions: Position[]; cash?: number; base_currency?: string },
+  ): Promise<Portfolio>;
+  /**
+   * Creates the portfolio if needed and inserts or replaces the given positions by symbol, keeping the
+   * others; a position with quantity 0 removes that symbol. Atomic.
+   */
+  upsert(
+    owner: string,
+    id: string,
+    data: { positions: Position[]; cash?: number; base_currency?: string },
+  ): Promise<Portfolio>;
+  delete(owner: string, id: string): Promise<boolean>;
+  list(owner: string): Promise<{ id: string; positions: number; updated_at: string }[]>;
+}
+
+export interface AuditEntry {
+  tool: string;
+  /** Owner id of the caller ('local' without keys); never the key itself. */
+  caller: string;
+  transport: 'stdio' | 'http' | 'rest';
+  /** Arguments with secrets and phone numbers redacted (logger's `redact`). */
+  args: unknown;
+  duration_ms: number;
+  status: 'ok' | 'error';
+  /** Error code and message when status is 'error'. */
+  error: string | null;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>;
+  /** Newest first. */
+  recent(limit: number): Promise<(AuditEntry & { id: string; at: string })[]>;
+}
+
+/** An archived analyze_crypto report. */
+export interface ArchivedAnalysis {
+  id: string;
+  /** Unified symbol, e.g. 'BTC/USDT'. */
+  symbol: string;
+  exchange: string;
+  timeframe: string;
+  /** Close time of the last candle analysed (the report's as_of). */
+  timestamp: Date;
+  /** 0-100, the recommendation's confidence. */
+  confidence: number;
+  action: string;
+  /** The full report as returned to the caller. */
+  report: Record<string, unknown>;
+  created_at: Date;
+}
+
+/**
+ * The analysis archive: MongoDB `analyses` (indexes symbol+timestamp, confidence, 7-day TTL on created_at)
+ * or a Postgres JSONB table with the same behaviour. Entries older than 7 days are never returned.
+ */
+export interface AnalysisArchive {
+  readonly backend: 'mongodb' | 'postgres-jsonb';
+  save(entry: Omit<ArchivedAnalysis, 'id' | 'created_at'>): Promise<string>;
+  /** Newest `timestamp` first; filters are typed values, never operators from user input. */
+  find(query: {
+    symbol?: string;
+    timeframe?: string;
+    min_confidence?: number;
+    since?: Date;
+    limit: number;
+  }): Promise<ArchivedAnalysis[]>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+export const ARCHIVE_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/** Fixed-window request counter per key (API key id + tool). */
+export interface RateLimiter {
+  /** Counts one request; `allowed` false once more than `limit` arrived in the current window. */
+  hit(key: string, limit: number, windowMs: number): Promise<RateLimitDecision>;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  remaining: number;
+  /** Milliseconds until the window resets. */
+  resetMs: number;
+}
