@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig();
   setLogLevel(config.LOG_LEVEL);
-  const ctx = createAppContext(config);
+  const ctx = await createAppContext(config);
 
   switch (command) {
     case 'http': {
@@ -70,7 +70,10 @@ async function main(argv: string[]): Promise<number> {
           ? 'bearer API key required'
           : 'open on loopback (set MCP_API_KEYS to require keys)',
       });
-      const stop = () => void close().finally(() => process.exit(0));
+      const stop = () =>
+        void close()
+          .then(() => ctx.close())
+          .finally(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return -1; // keep running
@@ -91,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`Invalid arguments: ${describeIssues(parsed.error)}\n`);
         return 2;
       }
-      const result = await ctx.analysis.analyze(parsed.data);
+      const result = await ctx.analysis.analyze(parsed.data).finally(() => ctx.close());
       process.stdout.write(
         values.json ? JSON.stringify(result, null, 2) + '\n' : formatReportSummary(result) + '\n',
       );

@@ -2,6 +2,8 @@
  * Runtime configuration from environment variables, validated once at start. A bad value stops the
  * process with a message naming the variable and what it accepts, instead of failing later.
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const list = z
@@ -13,6 +15,10 @@ const list = z
       .map((x) => x.trim())
       .filter(Boolean),
   );
+
+/** An optional connection string; empty counts as unset (compose files often pass `VAR=`). */
+const connectionUrl = (pattern: RegExp, accepts: string) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(pattern, accepts).optional());
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -50,9 +56,37 @@ const envSchema = z.object({
   EXCHANGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SNAPSHOT_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DATABASE_URL: connectionUrl(
+    /^postgres(ql)?:\/\//,
+    'a postgres:// or postgresql:// connection string',
+  ).describe('Postgres for portfolios, audit log and the archive; without it an embedded PGlite database'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Where the embedded PGlite database lives when DATABASE_URL is unset; "memory" keeps nothing'),
+  REDIS_URL: connectionUrl(/^rediss?:\/\//, 'a redis:// or rediss:// URL').describe(
+    'Redis for the shared cache and rate limits; without it an in-process cache',
+  ),
+  MONGODB_URL: connectionUrl(
+    /^mongodb(\+srv)?:\/\//,
+    'a mongodb:// or mongodb+srv:// connection string',
+  ).describe('MongoDB for the analysis archive; without it a Postgres JSONB table'),
+  RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(60)
+    .describe('Tool calls per minute per API key and tool over HTTP; 0 turns the limit off'),
 });
 
-export type Config = z.infer<typeof envSchema> & { requireAuth: boolean };
+/** `$XDG_DATA_HOME/crypto-mcp`, else `~/.local/share/crypto-mcp`. */
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'crypto-mcp');
+}
+
+export type Config = Omit<z.infer<typeof envSchema>, 'DATA_DIR'> & { DATA_DIR: string; requireAuth: boolean };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -86,7 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'Invalid configuration:\n  MCP_API_KEYS: every key must be at least 16 characters long.',
     );
   }
-  return { ...cfg, requireAuth: cfg.MCP_API_KEYS.length > 0 };
+  return {
+    ...cfg,
+    DATA_DIR: cfg.DATA_DIR ?? defaultDataDir(env),
+    requireAuth: cfg.MCP_API_KEYS.length > 0,
+  };
 }
 
 export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host);

@@ -73,7 +73,7 @@ export interface ExchangeContact {
 }
 
 export const DEFAULT_CANDLE_LIMIT = 500;
-export const MAX_CANDLE_LIMIT = 5_000;
+export const MAX_CANDLE_LIMIT = 10_000;
 /**
  * Cached live candles expire at the next candle close, but are kept at least this long: the exchange may
  * publish a closed candle a moment late, and a halted market never publishes one.

@@ -7,16 +7,29 @@ import type { RequestHandler } from 'express';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/**
+ * A key's stable public id: portfolios, limits and the audit log are per key, and neither the key nor
+ * anything that helps guess it is stored or logged (12 hex digits of its SHA-256).
+ */
+export const keyId = (key: string): string => `key_${digest(key).toString('hex').slice(0, 12)}`;
+
 export function bearerAuth(keys: string[]): RequestHandler {
   const digests = keys.map(digest);
+  const ids = keys.map(keyId);
   return (req, res, next) => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const presented = match ? digest(match[1]!) : null;
     // Check every key so the time taken does not depend on which key matched.
-    let ok = false;
-    for (const d of digests) if (presented && timingSafeEqual(presented, d)) ok = true;
-    if (ok) return next();
+    let matched = -1;
+    digests.forEach((d, i) => {
+      if (presented && timingSafeEqual(presented, d)) matched = i;
+    });
+    if (matched >= 0) {
+      // The SDK forwards req.auth to the server factory; the token field carries the id, not the key.
+      req.auth = { token: ids[matched]!, clientId: ids[matched]!, scopes: [] };
+      return next();
+    }
     res
       .status(401)
       .set('WWW-Authenticate', 'Bearer realm="crypto-mcp"')

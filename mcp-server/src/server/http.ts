@@ -42,8 +42,22 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   const authorized = config.requireAuth ? bearerAuth(config.MCP_API_KEYS) : null;
   app.get('/health', (req, res) => {
     const live = { status: 'ok', version: ctx.version };
+    // Liveness stays 'ok' while the process serves; 'degraded' names a store that is not fully there.
     const details = () =>
-      res.json({ ...live, uptime_s: Math.round(process.uptime()), ...ctx.market.health() });
+      void ctx.stores.health().then(
+        (stores) =>
+          res.json({
+            ...live,
+            status: stores.status,
+            uptime_s: Math.round(process.uptime()),
+            ...ctx.market.health(),
+            stores: stores.stores,
+          }),
+        (error: unknown) => {
+          log.error('health check failed', { error });
+          res.status(500).json({ status: 'error', version: ctx.version });
+        },
+      );
     if (!authorized) return details();
     if (!req.headers.authorization) return res.json(live);
     authorized(req, res, details);
@@ -52,9 +66,13 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   if (authorized) app.use(authorized);
   else app.use(refuseProxiedWithoutKeys);
 
-  const mcp = createMcpHandler(() => buildMcpServer(ctx), {
-    onerror: (error) => log.warn('mcp request error', { error }),
-  });
+  // bearerAuth puts the key's id (never the key) on req.auth; the SDK hands it to the factory.
+  const mcp = createMcpHandler(
+    ({ authInfo }) => buildMcpServer(ctx, { caller: authInfo?.clientId ?? 'local', transport: 'http' }),
+    {
+      onerror: (error) => log.warn('mcp request error', { error }),
+    },
+  );
   const handle = toNodeHandler(mcp, { onerror: (error) => log.error('mcp adapter error', { error }) });
   app.all('/mcp', (req, res) => {
     void handle(req, res, req.body);

@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import type { AppContext } from '../services/context.js';
 import { tools } from '../tools/index.js';
-import type { ToolDefinition } from '../tools/tool.js';
+import type { ToolCall, ToolDefinition } from '../tools/tool.js';
 import { isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { describeIssues, symbolSchema, timeframeSchema } from '../tools/schemas.js';
@@ -25,7 +25,10 @@ const INSTRUCTIONS =
   'every answer carries data_source, as_of and data_age_ms: mention them when the data is old. ' +
   'Analysis, not financial advice.';
 
-export function buildMcpServer(ctx: AppContext): McpServer {
+/** Who the server instance answers: the SDK builds one per HTTP request or stdio connection. */
+export type Caller = Omit<ToolCall, 'signal'>;
+
+export function buildMcpServer(ctx: AppContext, caller: Caller): McpServer {
   const server = new McpServer(
     {
       name: 'crypto-mcp-server',
@@ -36,13 +39,13 @@ export function buildMcpServer(ctx: AppContext): McpServer {
     },
     { instructions: INSTRUCTIONS, maxToolInputElements: 1000 },
   );
-  for (const tool of tools) registerTool(server, tool, ctx);
+  for (const tool of tools) registerTool(server, tool, ctx, caller);
   registerAnalysisResource(server, ctx);
   registerMarketBriefPrompt(server);
   return server;
 }
 
-function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext): void {
+function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext, caller: Caller): void {
   server.registerTool(
     tool.name,
     {
@@ -54,19 +57,71 @@ function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext):
     },
     async (args: unknown, extra): Promise<CallToolResult> => {
       const started = performance.now();
-      try {
-        const result = await tool.handler(args as never, ctx, extra?.mcpReq?.signal);
-        log.debug('tool call', { tool: tool.name, ms: Math.round(performance.now() - started) });
-        return {
-          content: [{ type: 'text', text: tool.summarize(result) }],
-          structuredContent: result as Record<string, unknown>,
-        };
-      } catch (err) {
-        return toolError(tool.name, err);
-      }
+      const limited = await rateLimited(ctx, caller, tool.name);
+      const result =
+        limited ?? (await runTool(tool, args, ctx, { ...caller, signal: extra?.mcpReq?.signal }));
+      const ms = Math.round(performance.now() - started);
+      log.debug('tool call', { tool: tool.name, ms, error: result.isError === true });
+      ctx.audit.record({
+        tool: tool.name,
+        caller: caller.caller,
+        transport: caller.transport,
+        args,
+        duration_ms: ms,
+        status: result.isError ? 'error' : 'ok',
+        error: result.isError ? textOf(result) : null,
+      });
+      return result;
     },
   );
 }
+
+async function runTool(
+  tool: ToolDefinition,
+  args: unknown,
+  ctx: AppContext,
+  call: ToolCall,
+): Promise<CallToolResult> {
+  try {
+    const result = await tool.handler(args as never, ctx, call);
+    return {
+      content: [{ type: 'text', text: tool.summarize(result) }],
+      structuredContent: result as Record<string, unknown>,
+    };
+  } catch (err) {
+    return toolError(tool.name, err);
+  }
+}
+
+/**
+ * Calls per minute per API key and tool over HTTP (stdio is the local user's own process). The counters
+ * live in Redis when configured, so every replica enforces one shared limit.
+ */
+async function rateLimited(
+  ctx: AppContext,
+  caller: Caller,
+  toolName: string,
+): Promise<CallToolResult | null> {
+  const limit = ctx.config.RATE_LIMIT_PER_MINUTE;
+  if (caller.transport !== 'http' || limit === 0) return null;
+  const decision = await ctx.stores.rateLimiter.hit(`${caller.caller}:${toolName}`, limit, 60_000);
+  if (decision.allowed) return null;
+  const seconds = Math.max(1, Math.ceil(decision.resetMs / 1000));
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text:
+          `RATE_LIMITED: ${toolName} allows ${limit} calls per minute per API key; ` +
+          `try again in ${seconds} s.`,
+      },
+    ],
+  };
+}
+
+const textOf = (result: CallToolResult): string =>
+  result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join(' ');
 
 /** Business failures become tool results the model can act on; unexpected ones are logged, not leaked. */
 export function toolError(toolName: string, err: unknown): CallToolResult {

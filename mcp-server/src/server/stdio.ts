@@ -8,13 +8,16 @@ import { buildMcpServer } from './mcp-server.js';
 import { log } from '../logger.js';
 
 export function startStdioServer(ctx: AppContext): { close: () => Promise<void> } {
-  const handle = serveStdio(() => buildMcpServer(ctx), {
+  const handle = serveStdio(() => buildMcpServer(ctx, { caller: 'local', transport: 'stdio' }), {
     onerror: (error) => log.warn('stdio error', { error }),
   });
   // When stdin ends the SDK closes the connection, aborting calls still running (the MCP stdio
   // binding: servers exit promptly on EOF; clients keep stdin open until they have read the answers).
   process.stdin.once('end', () => {
-    void handle.close().finally(() => process.exit(0));
+    void handle
+      .close()
+      .then(() => ctx.close())
+      .finally(() => process.exit(0));
   });
   return handle;
 }

@@ -4,10 +4,10 @@
  *
  * Honesty rules enforced here: secondary series must come from the same kind of source as the main
  * one (never live candles mixed with the months-old snapshot), and higher-timeframe candles are cut
- * at the main series' last close so confluence never sees later data. Reports are memoised per
- * candle-series object, which the market cache keeps until the next candle closes, so repeated calls
- * are cheap and a newly closed candle always produces a fresh report. Notes depend on the request and
- * are built on every call.
+ * at the main series' last close so confluence never sees later data. Reports are cached (Redis when
+ * configured, shared by replicas) for 300 s under a key naming every input series by its last close, so
+ * repeated calls are cheap and a newly closed candle always produces a fresh report. Notes depend on the
+ * request and are built on every call. With `save`, the answer is also written to the analysis archive.
  */
 import { sliceCandles } from '../core/candles.js';
 import {
@@ -24,6 +24,8 @@ import {
   type MarketData,
   type Timeframe,
 } from '../market/index.js';
+import { MemoryCache, type CacheStore } from '../market/cache.js';
+import type { AnalysisArchive } from '../store/types.js';
 import { AppError, isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { formatAge } from './format-age.js';
@@ -59,6 +61,8 @@ export type AnalysisResult = { symbol: string; timeframe: string } & Provenance 
   Omit<MarketReport, 'confluence' | 'comparison'> & {
     confluence: (SeriesSource & NonNullable<MarketReport['confluence']>) | null;
     comparison: (SeriesSource & NonNullable<MarketReport['comparison']>) | null;
+    /** Where the answer was archived; null when not asked to, or when the archive failed (see notes). */
+    archive: { id: string; store: AnalysisArchive['backend'] } | null;
     notes: string[];
     disclaimer: string;
   };
@@ -98,16 +102,32 @@ const seriesSource = (s: CandleSeries): SeriesSource => ({
   as_of: new Date(s.asOf).toISOString(),
 });
 
+/** How long a computed report is reused, as in the original design (its key changes with every close). */
+export const REPORT_TTL_MS = 300_000;
+
+export interface AnalysisServiceOptions {
+  /** Report cache; default an in-process one. */
+  cache?: CacheStore;
+  /** Where `save` writes answers; without it `save` is ignored. */
+  archive?: AnalysisArchive;
+  now?: () => number;
+}
+
 export class AnalysisService {
-  /** Keyed on the candles object: a fallback wraps the same cached candles in a new series object. */
-  private readonly memo = new WeakMap<CandleSeries['candles'], Map<string, MarketReport>>();
+  private readonly cache: CacheStore;
+  private readonly archive: AnalysisArchive | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly market: MarketData,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: AnalysisServiceOptions = {},
+  ) {
+    this.cache = options.cache ?? new MemoryCache({ maxEntries: 200 });
+    this.archive = options.archive;
+    this.now = options.now ?? Date.now;
+  }
 
-  async analyze(req: AnalyzeRequest): Promise<AnalysisResult> {
+  async analyze(req: AnalyzeRequest, options: { save?: boolean } = {}): Promise<AnalysisResult> {
     const series = await this.market.getCandles({
       symbol: req.symbol,
       timeframe: req.timeframe,
@@ -130,32 +150,30 @@ export class AnalysisService {
       req.comparison_symbol ? this.comparisonSeries(req, series, req.comparison_symbol) : undefined,
     ]);
 
-    const key = `${higher ? `${higher.timeframe}@${higher.asOf}` : '-'}|${comparison ? `${comparison.symbol}@${comparison.asOf}` : '-'}`;
-    let perSeries = this.memo.get(series.candles);
-    if (!perSeries) this.memo.set(series.candles, (perSeries = new Map()));
-    let report = perSeries.get(key);
-    if (!report) {
-      report = buildReport(series.candles, {
-        intraday: timeframeMs(series.timeframe) < DAY_MS,
-        ...(higher ? { higher: { timeframe: higher.timeframe, candles: higher.candles } } : {}),
-        ...(comparison
-          ? {
-              comparison: {
-                symbol: comparison.symbol,
-                candles: comparison.candles,
-                closeTime: (t: number) => candleCloseTime(t, series.timeframe),
-              },
-            }
-          : {}),
-      });
-      perSeries.set(key, report);
-    }
+    const report = await this.cache.getOrLoad(
+      reportKey(series, higher, comparison),
+      REPORT_TTL_MS,
+      async () =>
+        buildReport(series.candles, {
+          intraday: timeframeMs(series.timeframe) < DAY_MS,
+          ...(higher ? { higher: { timeframe: higher.timeframe, candles: higher.candles } } : {}),
+          ...(comparison
+            ? {
+                comparison: {
+                  symbol: comparison.symbol,
+                  candles: comparison.candles,
+                  closeTime: (t: number) => candleCloseTime(t, series.timeframe),
+                },
+              }
+            : {}),
+        }),
+    );
     if (comparison && report.comparison === null) {
       notes.push(`${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`);
     }
     const now = this.now();
     notes.push(...snapshotNotes(series, this.market.mode, now));
-    return {
+    const result: AnalysisResult = {
       symbol: series.symbol,
       timeframe: series.timeframe,
       ...provenance(series, now),
@@ -163,9 +181,34 @@ export class AnalysisService {
       confluence: report.confluence && higher ? { ...seriesSource(higher), ...report.confluence } : null,
       comparison:
         report.comparison && comparison ? { ...seriesSource(comparison), ...report.comparison } : null,
+      archive: null,
       notes,
       disclaimer: DISCLAIMER,
     };
+    if (options.save && this.archive) result.archive = await this.save(result, this.archive);
+    return result;
+  }
+
+  /** Archiving is a side effect: when the archive is down the analysis is still answered, with a note. */
+  private async save(result: AnalysisResult, archive: AnalysisArchive): Promise<AnalysisResult['archive']> {
+    try {
+      const id = await archive.save({
+        symbol: result.symbol,
+        exchange: result.exchange,
+        timeframe: result.timeframe,
+        timestamp: new Date(result.as_of),
+        confidence: result.recommendation.confidence,
+        action: result.recommendation.action,
+        report: { ...result, archive: null },
+      });
+      return { id, store: archive.backend };
+    } catch (err) {
+      if (!isAppError(err)) log.error('archive write failed', { error: err });
+      result.notes.push(
+        `Not archived: ${isAppError(err) ? err.message : 'the archive write failed unexpectedly'}`,
+      );
+      return null;
+    }
   }
 
   /**
@@ -240,6 +283,15 @@ export class AnalysisService {
     }
     return series;
   }
+}
+
+/** Names every input of a report: each series by source, exchange, symbol, timeframe, extent and last close. */
+function reportKey(main: CandleSeries, higher?: CandleSeries, comparison?: CandleSeries): string {
+  const id = (s: CandleSeries | undefined) =>
+    s
+      ? `${s.source}:${s.exchange}:${s.symbol}:${s.timeframe}:${s.candles.time.length}:${s.candles.time[0]}:${s.asOf}`
+      : '-';
+  return `report:v1|${id(main)}|${id(higher)}|${id(comparison)}`;
 }
 
 /** Why the answer comes from the bundled snapshot and how old it is; nothing for live data. */

@@ -2,14 +2,19 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { MarketData } from '../market/index.js';
+import { openStores } from '../store/index.js';
 import { AnalysisService } from './analysis.js';
+import { AuditRecorder } from './audit.js';
 import type { AppContext } from './context.js';
+import { PortfolioService } from './portfolio.js';
+import { RiskService } from './risk.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-export function createAppContext(config: Config): AppContext {
+export async function createAppContext(config: Config): Promise<AppContext> {
+  const stores = await openStores(config);
   const market = new MarketData({
     mode: config.DATA_SOURCE,
     exchange: config.EXCHANGE,
@@ -18,6 +23,22 @@ export function createAppContext(config: Config): AppContext {
       ...(config.EXCHANGE_API_URL ? { baseUrl: config.EXCHANGE_API_URL } : {}),
     },
     ...(config.SNAPSHOT_DIR ? { snapshotDir: config.SNAPSHOT_DIR } : {}),
+    cache: stores.cache,
   });
-  return { config, market, analysis: new AnalysisService(market), version: VERSION };
+  const analysis = new AnalysisService(market, { cache: stores.cache, archive: stores.archive });
+  const audit = new AuditRecorder(stores.audit);
+  return {
+    config,
+    market,
+    stores,
+    analysis,
+    portfolio: new PortfolioService(market, stores.portfolios),
+    risk: new RiskService(analysis),
+    audit,
+    version: VERSION,
+    close: async () => {
+      await audit.flush();
+      await stores.close();
+    },
+  };
 }

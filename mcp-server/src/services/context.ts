@@ -4,11 +4,21 @@
  */
 import type { Config } from '../config.js';
 import type { MarketData } from '../market/index.js';
+import type { Stores } from '../store/index.js';
 import type { AnalysisService } from './analysis.js';
+import type { AuditRecorder } from './audit.js';
+import type { PortfolioService } from './portfolio.js';
+import type { RiskService } from './risk.js';
 
 export interface AppContext {
   config: Config;
   market: MarketData;
+  stores: Stores;
   analysis: AnalysisService;
+  portfolio: PortfolioService;
+  risk: RiskService;
+  audit: AuditRecorder;
   version: string;
+  /** Releases connections (database, Redis, MongoDB) for a clean exit. */
+  close(): Promise<void>;
 }

@@ -38,6 +38,10 @@ export const analyzeCryptoInput = z
       .describe(
         'Timeframe for multi-timeframe confluence: auto picks the next higher one (1h -> 4h), none disables it',
       ),
+    save_analysis: z
+      .boolean()
+      .default(true)
+      .describe('Archive this analysis (kept 7 days) for later review of signal accuracy'),
   })
   .refine(
     (a) =>
@@ -174,6 +178,10 @@ export const analyzeCryptoOutput = z.object({
       common_candles: z.number().int(),
     })
     .nullable(),
+  archive: z
+    .object({ id: z.string(), store: z.enum(['mongodb', 'postgres-jsonb']) })
+    .nullable()
+    .describe('Where this answer was archived; null when save_analysis is false or the archive failed'),
   recommendation: z.object({
     action: z.enum(['BUY', 'SELL', 'HOLD']),
     confidence: z.number().int().min(0).max(100),
@@ -210,6 +218,6 @@ export const analyzeCryptoTool = defineTool({
   input: analyzeCryptoInput,
   output: analyzeCryptoOutput,
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
-  handler: (args, ctx) => ctx.analysis.analyze(args),
+  handler: (args, ctx) => ctx.analysis.analyze(args, { save: args.save_analysis }),
   summarize: formatReportSummary,
 });

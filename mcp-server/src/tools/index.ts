@@ -1,6 +1,12 @@
 /** The tools this server offers. A tool is listed here only once it works end to end. */
 import { analyzeCryptoTool } from './analyze-crypto.js';
+import { monitorPortfolioTool } from './monitor-portfolio.js';
+import { riskAssessmentTool } from './risk-assessment.js';
 import type { ToolDefinition } from './tool.js';
 
-export const tools: ToolDefinition[] = [analyzeCryptoTool as unknown as ToolDefinition];
-export { analyzeCryptoTool };
+export const tools: ToolDefinition[] = [
+  analyzeCryptoTool as unknown as ToolDefinition,
+  monitorPortfolioTool as unknown as ToolDefinition,
+  riskAssessmentTool as unknown as ToolDefinition,
+];
+export { analyzeCryptoTool, monitorPortfolioTool, riskAssessmentTool };

@@ -8,6 +8,14 @@ import type { z } from 'zod';
 import type { ToolAnnotations } from '@modelcontextprotocol/server';
 import type { AppContext } from '../services/context.js';
 
+/** Who is calling and how: portfolios belong to the caller, limits and the audit log count per caller. */
+export interface ToolCall {
+  /** Stable id of the API key (a digest prefix, never the key), or 'local' without keys and on stdio. */
+  caller: string;
+  transport: 'stdio' | 'http';
+  signal?: AbortSignal | undefined;
+}
+
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
   name: string;
   title: string;
@@ -15,7 +23,7 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   input: I;
   output: O;
   annotations: ToolAnnotations;
-  handler: (args: z.output<I>, ctx: AppContext, signal?: AbortSignal) => Promise<z.output<O>>;
+  handler: (args: z.output<I>, ctx: AppContext, call: ToolCall) => Promise<z.output<O>>;
   summarize: (result: z.output<O>) => string;
 }
 

@@ -15,14 +15,21 @@ export interface ServerProcess {
   stop: () => Promise<void>;
 }
 
-/** Base environment for test servers: offline data, random port, no inherited secrets. */
+/**
+ * Base environment for test servers: offline data, random port, no inherited secrets, and the real
+ * Postgres schema the global setup made (E2E_DATABASE_URL) instead of an embedded database in HOME.
+ */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const database = process.env.E2E_DATABASE_URL;
+  if (!database)
+    throw new Error('E2E_DATABASE_URL is unset: run the tests through vitest (test/global-setup.ts)');
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
     DATA_SOURCE: 'offline',
     MCP_PORT: '0',
     LOG_LEVEL: 'info',
+    DATABASE_URL: database,
     ...extra,
   };
 }
