@@ -32,7 +32,8 @@ export function connectRedis(url: string, name: string): RedisConnection {
     commandTimeout: 2_000,
     retryStrategy: reconnectDelay,
     lazyConnect: false,
-    connectionName: `crypto-mcp:${name}`,
+    // Shown by CLIENT LIST, to tell this server's connections apart; CLIENT SETNAME refuses spaces.
+    connectionName: `crypto-mcp:${name.replace(/[^\w.:-]/g, '_')}`,
   });
 
   // Logged once per outage, not once per reconnect attempt (every few seconds for as long as it lasts).

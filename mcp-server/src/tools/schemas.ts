@@ -9,7 +9,7 @@ export const symbolSchema = z
   .string()
   .trim()
   .regex(
-    /^[A-Za-z0-9]{2,20}([/_:-][A-Za-z0-9]{2,20})?$/,
+    /^[A-Za-z0-9]{1,20}([/_:-][A-Za-z0-9]{1,20})?$/,
     'a market symbol such as BTCUSDT, BTC/USDT or btc-usdt (letters and digits, optional / _ - : separator)',
   )
   .describe('Market symbol: BTCUSDT, BTC/USDT or btc-usdt');

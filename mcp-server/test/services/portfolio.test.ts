@@ -220,6 +220,11 @@ describe('PortfolioService', () => {
     ).rejects.toMatchObject({ code: 'UNKNOWN_SYMBOL' });
   });
 
+  it('accepts one-letter bases, which Binance lists (S/USDT, T/USDT, ...)', async () => {
+    const r = await svc.monitor(request({ symbols: ['S/USDT', 'TUSDT'] }), 'o');
+    expect(r.positions.map((p) => p.symbol)).toEqual(['S/USDT', 'T/USDT']);
+  });
+
   it('validates arguments at the schema with messages that say what to fix', () => {
     const bad = monitorPortfolioInput.safeParse({ interval: '1d', lookback_days: 30, symbols: ['BTCUSDT'] });
     expect(bad.success).toBe(false);

@@ -205,6 +205,9 @@ export function archiveContract(name: string, open: () => Promise<OpenedArchive>
       }
       // Still there, table and all.
       expect(await archive.find({ symbol, limit: 10 })).toHaveLength(1);
+      // Keys that are not filters are ignored, not passed on.
+      const extra = { symbol, limit: 10, $where: 'sleep(5000) || true', $or: [{}], where: '1=1' };
+      expect(await archive.find(extra as unknown as Query)).toHaveLength(1);
       // Stored verbatim when they are the data, and found only by an exact match.
       const literal = `{"$ne":null}${run}`;
       await archive.save(entry({ symbol: literal, timeframe: "'; drop table analysis_archive; --" }));

@@ -33,12 +33,45 @@ function assertAscending(series: TimedCloses, index: number): void {
 }
 
 /**
+ * Keeps in `common[0..m)` only the times also in `time` (both ascending), in place: the write index never
+ * passes the read index. Returns the new count.
+ */
+function intersectInPlace(common: Float64Array, m: number, time: ArrayLike<number>): number {
+  const len = time.length;
+  let write = 0;
+  let j = 0;
+  for (let read = 0; read < m && j < len; read++) {
+    const t = common[read];
+    while (j < len && time[j] < t) j++;
+    if (j < len && time[j] === t) {
+      common[write++] = t;
+      j++;
+    }
+  }
+  return write;
+}
+
+/** The closes of one series at `times`, each of which it is known to contain. */
+function closesAt(times: Float64Array, own: ArrayLike<number>, close: ArrayLike<number>): Float64Array {
+  const m = times.length;
+  const out = new Float64Array(m);
+  let j = 0;
+  for (let i = 0; i < m; i++) {
+    const t = times[i];
+    while (own[j] < t) j++;
+    out[i] = close[j++];
+  }
+  return out;
+}
+
+/**
  * Inner join of series on identical timestamps (no interpolation, no forward fill: a missing candle
  * drops that time from every series, so no return is ever computed across a gap in one series only).
  *
  * Linear in the total length and allocation-light: the common times are found by intersecting each
- * series' times into one buffer in place (the write index never passes the read index), then one
- * pointer walk per series picks its closes. Sorted input makes a hash map unnecessary.
+ * series' times into one buffer in place, then one pointer walk per series picks its closes. Sorted input
+ * makes a hash map unnecessary. The loops live in small per-series helpers, which V8 optimises after a
+ * few calls instead of waiting to replace one long-running loop nest.
  *
  * @param series each with strictly ascending, unique times and as many closes as times
  * @returns the common times, ascending, and each series' closes at those times, in input order
@@ -54,36 +87,11 @@ export function alignCloses(series: TimedCloses[]): AlignedCloses {
   let m = first.length;
   const common = new Float64Array(m);
   for (let i = 0; i < m; i++) common[i] = first[i];
-  for (let s = 1; s < k && m > 0; s++) {
-    const time = series[s].time;
-    const len = time.length;
-    let write = 0;
-    let j = 0;
-    for (let read = 0; read < m && j < len; read++) {
-      const t = common[read];
-      while (j < len && time[j] < t) j++;
-      if (j < len && time[j] === t) {
-        common[write++] = t;
-        j++;
-      }
-    }
-    m = write;
-  }
+  for (let s = 1; s < k && m > 0; s++) m = intersectInPlace(common, m, series[s].time);
 
   const time = common.slice(0, m);
   const closes: Float64Array[] = new Array(k);
-  for (let s = 0; s < k; s++) {
-    const { time: own, close } = series[s];
-    const out = new Float64Array(m);
-    let j = 0;
-    for (let i = 0; i < m; i++) {
-      const t = time[i];
-      // Every common time exists in this series, so the walk always stops on it.
-      while (own[j] < t) j++;
-      out[i] = close[j++];
-    }
-    closes[s] = out;
-  }
+  for (let s = 0; s < k; s++) closes[s] = closesAt(time, series[s].time, series[s].close);
   return { time, closes };
 }
 

@@ -1,9 +1,9 @@
 /**
  * Descriptive statistics and the standard normal distribution, the building blocks of the risk measures.
  *
- * Means and deviations are two-pass (mean first, then squared deviations), not sum-of-squares formulas,
- * which cancel catastrophically when the values are large next to their spread (prices) or tiny (hourly
- * returns around 1e-3). A series whose values are all equal has a mean equal to that value exactly, so its
+ * Means and deviations are two-pass (mean first, then squared deviations), not the one-pass
+ * Σx² - n·mean² formula, which cancels catastrophically when the values are large next to their spread
+ * (a price of 90,000 moving by a few units loses most of its digits). A series whose values are all equal has a mean equal to that value exactly, so its
  * deviations, variance and covariances are exactly 0 and "zero variance" is a reliable test, not a
  * tolerance: a constant price (a stablecoin) is recognised as riskless instead of showing 1e-34.
  */
