@@ -48,7 +48,7 @@ export class SqlAuditLog implements AuditLog {
     if (n === 0) return [];
     const rows = await this.db.query<AuditRow>(
       `select id::text as id, at, tool, caller, transport, args, duration_ms, status, error
-         from audit_log order by id desc limit $1::int`,
+         from audit_log order by audit_log.id desc limit $1::int`,
       [n],
     );
     return rows.map((r) => ({
@@ -74,7 +74,11 @@ function cappedJson(args: unknown): string {
   try {
     json =
       JSON.stringify(args ?? null, (_key, value: unknown) =>
-        typeof value === 'string' ? value.replaceAll('\0', '') : typeof value === 'bigint' ? String(value) : value,
+        typeof value === 'string'
+          ? value.replaceAll('\0', '')
+          : typeof value === 'bigint'
+            ? String(value)
+            : value,
       ) ?? 'null'; // a function or symbol serialises to nothing
   } catch {
     return JSON.stringify({ unserializable: true }); // e.g. a circular structure

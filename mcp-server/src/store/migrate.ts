@@ -94,11 +94,10 @@ export async function migrate(
         continue;
       }
       await tx.exec(file.sql);
-      await tx.query('insert into schema_migrations (version, name, checksum) values ($1::int, $2::text, $3::text)', [
-        file.version,
-        file.name,
-        file.checksum,
-      ]);
+      await tx.query(
+        'insert into schema_migrations (version, name, checksum) values ($1::int, $2::text, $3::text)',
+        [file.version, file.name, file.checksum],
+      );
       applied.push(label(file));
     }
     const unknown = [...done.keys()].filter((v) => !files.some((f) => f.version === v));

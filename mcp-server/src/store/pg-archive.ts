@@ -125,20 +125,20 @@ export class PostgresArchive implements AnalysisArchive {
  * expected (a Mongo-style `{ $gt: '' }`) must be refused, not compared. Null counts as absent.
  */
 function checkQuery(query: FindQuery): Omit<FindQuery, 'limit'> {
-  const { symbol, timeframe, min_confidence, since, limit } = query;
+  const symbol = query.symbol ?? undefined;
+  const timeframe = query.timeframe ?? undefined;
+  const minConfidence = query.min_confidence ?? undefined;
+  const since = query.since ?? undefined;
   const bad = (name: string, expected: string) =>
     new AppError('INVALID_ARGUMENT', `Archive filter ${name} must be ${expected}.`);
-  if (symbol != null && typeof symbol !== 'string') throw bad('symbol', 'a string');
-  if (timeframe != null && typeof timeframe !== 'string') throw bad('timeframe', 'a string');
-  if (min_confidence != null && (typeof min_confidence !== 'number' || !Number.isFinite(min_confidence))) {
+  if (symbol !== undefined && typeof symbol !== 'string') throw bad('symbol', 'a string');
+  if (timeframe !== undefined && typeof timeframe !== 'string') throw bad('timeframe', 'a string');
+  if (minConfidence !== undefined && (typeof minConfidence !== 'number' || !Number.isFinite(minConfidence))) {
     throw bad('min_confidence', 'a finite number');
   }
-  if (since != null && (!(since instanceof Date) || Number.isNaN(since.getTime()))) throw bad('since', 'a valid Date');
-  if (typeof limit !== 'number' || !Number.isFinite(limit)) throw bad('limit', 'a finite number');
-  return {
-    symbol: symbol ?? undefined,
-    timeframe: timeframe ?? undefined,
-    min_confidence: min_confidence ?? undefined,
-    since: since ?? undefined,
-  };
+  if (since !== undefined && (!(since instanceof Date) || Number.isNaN(since.getTime()))) {
+    throw bad('since', 'a valid Date');
+  }
+  if (typeof query.limit !== 'number' || !Number.isFinite(query.limit)) throw bad('limit', 'a finite number');
+  return { symbol, timeframe, min_confidence: minConfidence, since };
 }

@@ -88,7 +88,9 @@ export class PgDatabase implements SqlDatabase {
   /** Connects and migrates once; a failure is not remembered, so the next call retries. */
   private whenReady(): Promise<void> {
     if (this.closed) {
-      return Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database connection is closed (shutting down).'));
+      return Promise.reject(
+        new AppError('STORE_UNAVAILABLE', 'The database connection is closed (shutting down).'),
+      );
     }
     this.ready ??= migrate({ transaction: (fn) => this.inTransaction(fn) }, this.migrationsDir).then(
       () => undefined,
@@ -194,7 +196,9 @@ export function unreachableReason(err: unknown): string | undefined {
 }
 
 function isUnavailable(err: unknown): boolean {
-  return (err instanceof AppError && err.code === 'STORE_UNAVAILABLE') || unreachableReason(err) !== undefined;
+  return (
+    (err instanceof AppError && err.code === 'STORE_UNAVAILABLE') || unreachableReason(err) !== undefined
+  );
 }
 
 /** The error callers see. Details hold no address: the raw error (host, port) only goes to the log. */

@@ -76,7 +76,9 @@ export class PgliteDatabase implements SqlDatabase {
 
   private open(): Promise<PGlite> {
     if (this.closed) {
-      return Promise.reject(new AppError('STORE_UNAVAILABLE', 'The embedded database is closed (shutting down).'));
+      return Promise.reject(
+        new AppError('STORE_UNAVAILABLE', 'The embedded database is closed (shutting down).'),
+      );
     }
     this.opening ??= this.start().catch((err: unknown) => {
       this.opening = null;
@@ -172,7 +174,7 @@ function isHeld(pid: number, lockPath: string): boolean {
 }
 
 function lockedError(dataDir: string, lockPath: string, pid: number): AppError {
-  const who = pid === process.pid ? `this process (pid ${pid}) through another instance` : `process ${pid}`;
+  const who = pid === process.pid ? `process ${pid} (this one, through another instance)` : `process ${pid}`;
   return new AppError(
     'STORE_UNAVAILABLE',
     `The embedded database in ${dataDir} is already open in ${who}, and PGlite allows only one process per ` +

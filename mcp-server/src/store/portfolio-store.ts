@@ -63,7 +63,10 @@ export class SqlPortfolioStore implements PortfolioStore {
 
   async delete(owner: string, id: string): Promise<boolean> {
     // Positions go with it (on delete cascade).
-    const rows = await this.db.query('delete from portfolios where owner = $1 and id = $2 returning id', [owner, id]);
+    const rows = await this.db.query('delete from portfolios where owner = $1 and id = $2 returning id', [
+      owner,
+      id,
+    ]);
     return rows.length > 0;
   }
 
@@ -103,7 +106,10 @@ function validate(data: Changes): Position[] {
   const seen = new Set<string>();
   for (const p of data.positions) {
     if (seen.has(p.symbol)) {
-      throw new AppError('INVALID_ARGUMENT', `Position ${p.symbol} is listed twice; give one position per symbol.`);
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `Position ${p.symbol} is listed twice; give one position per symbol.`,
+      );
     }
     seen.add(p.symbol);
     numbers.push([`${p.symbol} quantity`, p.quantity], [`${p.symbol} entry_price`, p.entry_price]);
@@ -111,7 +117,10 @@ function validate(data: Changes): Position[] {
   }
   for (const [name, value] of numbers) {
     if (value !== undefined && !Number.isFinite(value)) {
-      throw new AppError('INVALID_ARGUMENT', `Portfolio ${name} must be a finite number, got ${String(value)}.`);
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `Portfolio ${name} must be a finite number, got ${String(value)}.`,
+      );
     }
   }
   return data.positions;

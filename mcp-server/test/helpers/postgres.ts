@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { PgDatabase } from '../../src/store/pg-database.js';
+import { PgliteDatabase } from '../../src/store/pglite-database.js';
+import type { SqlDatabase } from '../../src/store/types.js';
 
 const run = promisify(execFile);
 
@@ -22,7 +25,11 @@ export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://po
  * parameter to the server as startup options, so `-c search_path=<schema>` makes every unqualified table
  * (migrations included) land in that schema.
  */
-export async function isolatedPostgresUrl(): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
+export async function isolatedPostgresUrl(): Promise<{
+  url: string;
+  schema: string;
+  drop: () => Promise<void>;
+}> {
   const schema = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`create schema ${schema}`);
   const separator = TEST_DATABASE_URL.includes('?') ? '&' : '?';
@@ -82,7 +89,18 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await chown(dir, Number(stdout.trim()), Number(gid.trim()));
   }
   const data = join(dir, 'data');
-  await exec('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+  await exec('initdb', [
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '--no-sync',
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ]);
   const port = await freePort();
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   let running = false;
@@ -114,7 +132,39 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
+
+/** A SQL database for a test file, and how to dispose of it. */
+export interface TestDatabase {
+  db: SqlDatabase;
+  close: () => Promise<void>;
+}
+
+/**
+ * The two SQL backends, for `describe.each`: a real PostgreSQL (own schema) and an in-memory PGlite.
+ * Open one per test file: a new PGlite takes seconds (initdb in WASM). Both are migrated when returned.
+ */
+export const SQL_BACKENDS: { backend: SqlDatabase['backend']; open: () => Promise<TestDatabase> }[] = [
+  {
+    backend: 'postgres',
+    open: async () => {
+      const schema = await isolatedPostgresUrl();
+      const db = new PgDatabase({ connectionString: schema.url });
+      await db.query('select 1');
+      return { db, close: () => db.close().finally(schema.drop) };
+    },
+  },
+  {
+    backend: 'pglite',
+    open: async () => {
+      const db = new PgliteDatabase({ dataDir: 'memory' });
+      await db.query('select 1');
+      return { db, close: () => db.close() };
+    },
+  },
+];
