@@ -68,6 +68,11 @@ const envSchema = z.object({
   REDIS_URL: connectionUrl(/^rediss?:\/\//, 'a redis:// or rediss:// URL').describe(
     'Redis for the shared cache and rate limits; without it an in-process cache',
   ),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - (e.g. crypto-mcp:prod:)')
+    .default('crypto-mcp:')
+    .describe('Prefix of every Redis key, so environments can share one Redis'),
   MONGODB_URL: connectionUrl(
     /^mongodb(\+srv)?:\/\//,
     'a mongodb:// or mongodb+srv:// connection string',

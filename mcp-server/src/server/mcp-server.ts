@@ -84,6 +84,16 @@ async function runTool(
 ): Promise<CallToolResult> {
   try {
     const result = await tool.handler(args as never, ctx, call);
+    // Checked here too (the SDK checks again) so a bad answer is an INTERNAL error that is logged and
+    // audited as one, not an 'ok' the client then sees fail.
+    const checked = tool.output.safeParse(result);
+    if (!checked.success) {
+      log.error('tool produced an answer its output schema refuses', {
+        tool: tool.name,
+        issues: describeIssues(checked.error),
+      });
+      return toolError(tool.name, new Error('invalid output'));
+    }
     return {
       content: [{ type: 'text', text: tool.summarize(result) }],
       structuredContent: result as Record<string, unknown>,

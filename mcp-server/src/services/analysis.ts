@@ -150,23 +150,21 @@ export class AnalysisService {
       req.comparison_symbol ? this.comparisonSeries(req, series, req.comparison_symbol) : undefined,
     ]);
 
-    const report = await this.cache.getOrLoad(
-      reportKey(series, higher, comparison),
-      REPORT_TTL_MS,
-      async () =>
-        buildReport(series.candles, {
-          intraday: timeframeMs(series.timeframe) < DAY_MS,
-          ...(higher ? { higher: { timeframe: higher.timeframe, candles: higher.candles } } : {}),
-          ...(comparison
-            ? {
-                comparison: {
-                  symbol: comparison.symbol,
-                  candles: comparison.candles,
-                  closeTime: (t: number) => candleCloseTime(t, series.timeframe),
-                },
-              }
-            : {}),
-        }),
+    const key = reportKey(series, higher, comparison);
+    const report = await this.cache.getOrLoad(key, REPORT_TTL_MS, async () =>
+      buildReport(series.candles, {
+        intraday: timeframeMs(series.timeframe) < DAY_MS,
+        ...(higher ? { higher: { timeframe: higher.timeframe, candles: higher.candles } } : {}),
+        ...(comparison
+          ? {
+              comparison: {
+                symbol: comparison.symbol,
+                candles: comparison.candles,
+                closeTime: (t: number) => candleCloseTime(t, series.timeframe),
+              },
+            }
+          : {}),
+      }),
     );
     if (comparison && report.comparison === null) {
       notes.push(`${comparison.symbol} shares too few candle times with ${series.symbol} for a comparison.`);
@@ -185,22 +183,32 @@ export class AnalysisService {
       notes,
       disclaimer: DISCLAIMER,
     };
-    if (options.save && this.archive) result.archive = await this.save(result, this.archive);
+    if (options.save && this.archive) result.archive = await this.save(key, result, this.archive);
     return result;
   }
 
-  /** Archiving is a side effect: when the archive is down the analysis is still answered, with a note. */
-  private async save(result: AnalysisResult, archive: AnalysisArchive): Promise<AnalysisResult['archive']> {
+  /**
+   * Archiving is a side effect: when the archive is down the analysis is still answered, with a note.
+   * A report is archived once: repeated calls on the same candles get the first entry's id, so the
+   * archive counts each signal once when its accuracy is reviewed.
+   */
+  private async save(
+    key: string,
+    result: AnalysisResult,
+    archive: AnalysisArchive,
+  ): Promise<AnalysisResult['archive']> {
     try {
-      const id = await archive.save({
-        symbol: result.symbol,
-        exchange: result.exchange,
-        timeframe: result.timeframe,
-        timestamp: new Date(result.as_of),
-        confidence: result.recommendation.confidence,
-        action: result.recommendation.action,
-        report: { ...result, archive: null },
-      });
+      const id = await this.cache.getOrLoad(`archived|${archive.backend}|${key}`, REPORT_TTL_MS, () =>
+        archive.save({
+          symbol: result.symbol,
+          exchange: result.exchange,
+          timeframe: result.timeframe,
+          timestamp: new Date(result.as_of),
+          confidence: result.recommendation.confidence,
+          action: result.recommendation.action,
+          report: { ...result, archive: null },
+        }),
+      );
       return { id, store: archive.backend };
     } catch (err) {
       if (!isAppError(err)) log.error('archive write failed', { error: err });
@@ -291,6 +299,8 @@ function reportKey(main: CandleSeries, higher?: CandleSeries, comparison?: Candl
     s
       ? `${s.source}:${s.exchange}:${s.symbol}:${s.timeframe}:${s.candles.time.length}:${s.candles.time[0]}:${s.asOf}`
       : '-';
+  // Bump the version whenever buildReport's output changes: the cache is shared through Redis across
+  // deploys, and an old server must not serve a new one's shape (or the reverse).
   return `report:v1|${id(main)}|${id(higher)}|${id(comparison)}`;
 }
 

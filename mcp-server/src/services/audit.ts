@@ -21,7 +21,11 @@ export class AuditRecorder {
   /** Arguments are redacted here (tokens, phone numbers) before they leave the process. */
   record(entry: AuditEntry): void {
     const write = this.store
-      .record({ ...entry, args: redact(entry.args) })
+      .record({
+        ...entry,
+        args: redact(entry.args),
+        error: entry.error === null ? null : String(redact(entry.error)),
+      })
       .catch((err: unknown) => this.report(err))
       .finally(() => this.pending.delete(write));
     this.pending.add(write);

@@ -80,6 +80,8 @@ export interface RecommendationInput {
   /** Historical VaR 95 % scaled to one day (square root of time), fraction. */
   oneDayVar95: number;
   interval: string;
+  /** Annual; Sharpe below 0 means "below this rate", which is a loss only when it is 0. */
+  riskFreeRate: number;
 }
 
 const pct = (x: number) => Math.round(x * 1000) / 10;
@@ -90,7 +92,7 @@ export function recommendPortfolioActions(input: RecommendationInput): Portfolio
   const out: PortfolioRecommendation[] = [];
 
   weights.forEach((w, i) => {
-    if (symbols.length > 1 && w * 100 > limits.max_position_pct) {
+    if (w * 100 > limits.max_position_pct) {
       out.push({
         severity: w * 100 > limits.max_position_pct * 1.5 ? 'critical' : 'warning',
         code: 'CONCENTRATION',
@@ -154,13 +156,16 @@ export function recommendPortfolioActions(input: RecommendationInput): Portfolio
     });
   }
 
-  if (symbols.length > 1 && input.effectivePositions < limits.min_effective_positions) {
+  if (input.effectivePositions < limits.min_effective_positions) {
     out.push({
       severity: 'info',
       code: 'FEW_EFFECTIVE_POSITIONS',
       message:
-        `The weights amount to ${input.effectivePositions.toFixed(1)} equally sized positions (1/Herfindahl), ` +
-        `fewer than the ${limits.min_effective_positions} a ${level} portfolio aims for.`,
+        symbols.length === 1
+          ? `A single asset has no diversification; a ${level} portfolio aims for at least ` +
+            `${limits.min_effective_positions} equally sized positions.`
+          : `The weights amount to ${input.effectivePositions.toFixed(1)} equally sized positions (1/Herfindahl), ` +
+            `fewer than the ${limits.min_effective_positions} a ${level} portfolio aims for.`,
       value: Math.round(input.effectivePositions * 10) / 10,
       limit: limits.min_effective_positions,
     });
@@ -183,7 +188,9 @@ export function recommendPortfolioActions(input: RecommendationInput): Portfolio
       severity: 'info',
       code: 'NEGATIVE_RISK_ADJUSTED_RETURN',
       message:
-        `These holdings lost money over the lookback for the risk taken (Sharpe ${risk.sharpe.toFixed(2)} on ` +
+        (input.riskFreeRate > 0
+          ? `These holdings earned less than the ${(input.riskFreeRate * 100).toFixed(2)} % risk-free rate over the lookback (Sharpe ${risk.sharpe.toFixed(2)} on `
+          : `These holdings lost money over the lookback for the risk taken (Sharpe ${risk.sharpe.toFixed(2)} on `) +
         `${input.interval} returns); review whether each position still has a reason to be held.`,
       value: Math.round(risk.sharpe * 100) / 100,
       limit: 0,

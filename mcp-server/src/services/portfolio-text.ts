@@ -23,11 +23,11 @@ export function formatPortfolioSummary(r: MonitorResult): string {
           : `, P&L ${money(p.unrealized_pnl, ccy)} (${p.unrealized_pnl_pct} %)`) +
         `, ${p.risk_contribution_pct ?? 'n/a'} % of risk`,
     ),
-    `Risk over ${risk.lookback.days} days of ${risk.lookback.interval} returns (${risk.lookback.observations}, ` +
+    `Risk over ${risk.lookback.days_covered} days of ${risk.lookback.interval} returns (${risk.lookback.observations}, ` +
       `${risk.lookback.data_source} ${risk.lookback.exchange}): VaR95 ${risk.value_at_risk.historical_95.pct} % per ` +
       `${risk.horizon} (one day ~${risk.one_day_var_95.pct} %), CVaR95 ${risk.conditional_var.historical_95.pct} %, ` +
       `volatility ${risk.volatility.annualized_pct} %/yr, max drawdown ${risk.max_drawdown.pct} %, ` +
-      `Sharpe ${risk.sharpe ?? 'n/a'}, beta ${risk.beta_to_benchmark ?? 'n/a'} to ${risk.lookback.benchmark}.`,
+      `Sharpe ${risk.sharpe ?? 'n/a'}, beta ${risk.beta_to_benchmark ?? 'n/a'} to ${risk.lookback.benchmark ?? 'no benchmark'}.`,
     `Concentration: largest ${risk.concentration.largest_symbol} ${risk.concentration.largest_weight_pct} %, ` +
       `${risk.concentration.effective_positions} effective positions.`,
     `Recommendations (${r.risk_level}):`,

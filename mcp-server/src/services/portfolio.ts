@@ -27,7 +27,8 @@ export type ReturnInterval = '1h' | '1d';
 export interface PositionInput {
   symbol: string;
   quantity: number;
-  entry_price: number;
+  /** Required unless quantity is 0 (the schema checks). */
+  entry_price?: number | undefined;
   entry_time?: string | undefined;
   fees?: number | undefined;
 }
@@ -65,24 +66,21 @@ export class PortfolioService {
   async monitor(req: MonitorRequest, owner: string) {
     const notes: string[] = [];
     const { portfolio, holdings, basket } = await this.holdings(req, owner, notes);
-    const cash = req.cash ?? portfolio?.cash ?? 0;
-    if (holdings.length === 0) {
-      throw new AppError(
-        'INVALID_ARGUMENT',
-        `Portfolio "${portfolio?.id ?? ''}" holds no positions to monitor; pass positions to add some.`,
-      );
-    }
+    const cash = basket ? 0 : (portfolio?.cash ?? req.cash ?? 0);
     const quote = quoteCurrency(holdings.map((h) => h.symbol));
 
     const interval = req.interval;
     const perDay = DAY_MS / timeframeMs(interval);
     const limit = Math.round(req.lookback_days * perDay) + 1;
-    const benchmark = await this.market.resolveSymbol(req.benchmark, req.exchange);
     const symbols = holdings.map((h) => h.symbol);
-    const wanted = symbols.includes(benchmark) ? symbols : [...symbols, benchmark];
     const fetch = (symbol: string, endTime?: number) =>
       this.market.getCandles({ symbol, timeframe: interval, limit, exchange: req.exchange, endTime });
-    let series = await Promise.all(wanted.map((symbol) => fetch(symbol)));
+    let series = await Promise.all(symbols.map((symbol) => fetch(symbol)));
+    // Beta is one figure among many: a benchmark that cannot be had leaves it null, with a note.
+    const bench = await this.benchmark(req, symbols, fetch, notes);
+    const benchmark = bench?.symbol ?? null;
+    if (bench?.series) series.push(bench.series);
+    const wanted = series.map((s) => s.symbol);
     // Series that end at different times (the snapshot's groups, a delisted market) share a window
     // only if each is cut where the earliest one ends.
     const commonEnd = Math.min(...series.map((s) => s.asOf));
@@ -95,7 +93,6 @@ export class PortfolioService {
       series = await Promise.all(series.map((s) => (s.asOf > commonEnd ? fetch(s.symbol, commonEnd) : s)));
     }
     const source = sameSource(series);
-    const bySymbol = new Map(series.map((s) => [s.symbol, s]));
 
     const aligned = alignCloses(series.map((s) => ({ time: s.candles.time, close: s.candles.close })));
     const observations = aligned.time.length - 1;
@@ -115,18 +112,29 @@ export class PortfolioService {
       );
     }
 
-    const prices = await this.latestPrices(symbols, source, req.exchange, notes);
+    const asOf = aligned.time[aligned.time.length - 1]! + timeframeMs(interval);
+    const prices =
+      source === 'offline'
+        ? snapshotPrices(symbols, aligned.closes, asOf)
+        : await this.livePrices(symbols, req.exchange, notes);
     const quantities = basket
       ? holdings.map((h) => 1 / holdings.length / prices.get(h.symbol)!.price)
       : holdings.map((h) => h.position!.quantity);
-    const risk = portfolioRisk({
-      closes: symbols.map((s) => aligned.closes[wanted.indexOf(s)]!),
-      quantities,
-      cash: basket ? 0 : cash,
-      benchmark: aligned.closes[wanted.indexOf(benchmark)],
-      periodsPerYear: PERIODS_PER_YEAR[interval],
-      riskFreeAnnual: req.risk_free_rate,
-    });
+    let risk: PortfolioRisk;
+    try {
+      risk = portfolioRisk({
+        closes: symbols.map((s) => aligned.closes[wanted.indexOf(s)]!),
+        quantities,
+        cash,
+        benchmark: benchmark === null ? undefined : aligned.closes[wanted.indexOf(benchmark)],
+        periodsPerYear: PERIODS_PER_YEAR[interval],
+        riskFreeAnnual: req.risk_free_rate,
+      });
+    } catch (err) {
+      // The maths refuses prices it cannot use (a zero close in the exchange's data, say).
+      if (!(err instanceof RangeError)) throw err;
+      throw new AppError('DATA_UNAVAILABLE', `The candles cannot be used for risk figures: ${err.message}`);
+    }
 
     const valued = holdings.map((h, i) => {
       const { price, source: priceSource, at } = prices.get(h.symbol)!;
@@ -136,12 +144,18 @@ export class PortfolioService {
       return { h, price, priceSource, at, value, cost };
     });
     const invested = valued.reduce((a, v) => a + v.value, 0);
-    const total = invested + (basket ? 0 : cash);
+    const total = invested + cash;
+    if (!Number.isFinite(total) || total <= 0) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `The portfolio's value comes to ${total}; check the quantities (a value must be finite and positive).`,
+      );
+    }
     const costBasis = basket ? null : valued.reduce((a, v) => a + v.cost!, 0);
     const amount = (fraction: number) => (basket ? null : money(fraction * total));
     const pct = (x: number) => round4(x * 100);
     const figure = (fraction: number) => ({ pct: pct(fraction), amount: amount(fraction) });
-    const main = bySymbol.get(benchmark)!;
+    const main = series[0]!;
     const time = (i: number) => new Date(aligned.time[i]! + timeframeMs(interval)).toISOString();
     const weights = valued.map((v) => v.value / total);
     const largest = weights.reduce((best, w, i) => (w > weights[best]! ? i : best), 0);
@@ -157,8 +171,8 @@ export class PortfolioService {
       risk,
       oneDayVar95,
       interval,
+      riskFreeRate: req.risk_free_rate,
     });
-    const asOf = aligned.time[aligned.time.length - 1]! + timeframeMs(interval);
     const now = this.now();
     if (source === 'offline') {
       notes.push(
@@ -222,6 +236,7 @@ export class PortfolioService {
           data_source: source,
           exchange: main.exchange,
           benchmark,
+          days_covered: round4((observations * timeframeMs(interval)) / DAY_MS),
           method: 'historical simulation of the current holdings over the lookback',
         },
         horizon: interval,
@@ -271,57 +286,82 @@ export class PortfolioService {
     };
   }
 
-  /** Which positions to analyse, storing them first when the call carries positions and an id. */
+  /**
+   * Which positions to analyse. A call with positions and an id stores them, but only after the result
+   * has been checked (one quote currency, at least one position, every filter symbol held), so a
+   * refused call never leaves a portfolio that later reads would refuse too.
+   */
   private async holdings(
     req: MonitorRequest,
     owner: string,
     notes: string[],
   ): Promise<{ portfolio: Portfolio | null; holdings: Holding[]; basket: boolean }> {
+    const filter = req.symbols ? await this.resolveSymbols(req.symbols, req.exchange) : undefined;
+    const id = req.portfolio_id;
     if (req.positions) {
-      const positions = await this.resolvePositions(req.positions, req.exchange, req.update_mode);
-      if (req.portfolio_id === undefined) {
-        return {
-          portfolio: null,
-          holdings: positions.map((p) => ({ symbol: p.symbol, position: p })),
-          basket: false,
-        };
+      const incoming = await this.resolvePositions(req.positions, req.exchange, req.update_mode);
+      const existing = id === undefined ? null : await this.store.get(owner, id);
+      const next = req.update_mode === 'upsert' && existing ? merge(existing.positions, incoming) : incoming;
+      const held = next.filter((p) => p.quantity > 0);
+      const label = id === undefined ? 'The inline positions' : `Portfolio "${id}"`;
+      if (held.length === 0) {
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `${label} would hold no positions; pass at least one position with a quantity above 0.`,
+        );
       }
-      const data = { positions, ...(req.cash !== undefined && { cash: req.cash }) };
+      const quote = quoteCurrency(held.map((p) => p.symbol));
+      const chosen = pick(held, filter, label);
+      if (id === undefined) return { portfolio: null, holdings: chosen, basket: false };
+      const data = {
+        positions: incoming,
+        base_currency: quote,
+        ...(req.cash !== undefined && { cash: req.cash }),
+      };
       const portfolio =
         req.update_mode === 'replace'
-          ? await this.store.replace(owner, req.portfolio_id, data)
-          : await this.store.upsert(owner, req.portfolio_id, data);
-      return { portfolio, holdings: this.filter(portfolio, req.symbols), basket: false };
+          ? await this.store.replace(owner, id, data)
+          : await this.store.upsert(owner, id, data);
+      return { portfolio, holdings: pick(portfolio.positions, filter, label), basket: false };
     }
-    const symbols = req.symbols ? await this.resolveSymbols(req.symbols, req.exchange) : undefined;
-    const stored = req.portfolio_id === undefined ? null : await this.store.get(owner, req.portfolio_id);
-    if (stored) return { portfolio: stored, holdings: this.filter(stored, symbols), basket: false };
-    if (!symbols) {
+    let stored = id === undefined ? null : await this.store.get(owner, id);
+    if (stored) {
+      // Cash given with a stored portfolio is its new cash, as the schema promises.
+      if (req.cash !== undefined && req.cash !== stored.cash) {
+        stored = await this.store.upsert(owner, stored.id, { positions: [], cash: req.cash });
+      }
+      const label = `Portfolio "${stored.id}"`;
+      return { portfolio: stored, holdings: pick(stored.positions, filter, label), basket: false };
+    }
+    if (!filter) {
       throw new AppError(
         'NOT_FOUND',
-        `No portfolio "${req.portfolio_id}" is stored for this API key. Create it by passing portfolio_id ` +
+        `No portfolio "${id}" is stored for this API key. Create it by passing portfolio_id ` +
           'with positions (symbol, quantity, entry_price), or pass symbols for an equal-weight basket.',
       );
     }
-    if (req.portfolio_id !== undefined) {
-      notes.push(`No portfolio "${req.portfolio_id}" is stored yet; analysed the symbols as a basket.`);
-    }
-    return { portfolio: null, holdings: symbols.map((symbol) => ({ symbol, position: null })), basket: true };
+    if (id !== undefined) notes.push(`No portfolio "${id}" is stored yet; analysed the symbols as a basket.`);
+    if (req.cash !== undefined)
+      notes.push('cash is left out of an equal-weight basket, which has no values.');
+    return { portfolio: null, holdings: filter.map((symbol) => ({ symbol, position: null })), basket: true };
   }
 
-  /** A stored portfolio's positions, limited to `symbols` when given (each must be held). */
-  private filter(portfolio: Portfolio, symbols: string[] | undefined): Holding[] {
-    const held = portfolio.positions;
-    if (!symbols) return held.map((p) => ({ symbol: p.symbol, position: p }));
-    const missing = symbols.filter((s) => !held.some((p) => p.symbol === s));
-    if (missing.length > 0) {
-      throw new AppError(
-        'INVALID_ARGUMENT',
-        `Portfolio "${portfolio.id}" does not hold ${missing.join(', ')}; it holds ` +
-          `${held.map((p) => p.symbol).join(', ') || 'nothing'}. Drop them from symbols or add positions.`,
-      );
+  /** The benchmark (its series unless it is held), or null with a note when it cannot be had. */
+  private async benchmark(
+    req: MonitorRequest,
+    symbols: string[],
+    fetch: (symbol: string) => Promise<CandleSeries>,
+    notes: string[],
+  ): Promise<{ symbol: string; series?: CandleSeries } | null> {
+    try {
+      const symbol = await this.market.resolveSymbol(req.benchmark, req.exchange);
+      return symbols.includes(symbol) ? { symbol } : { symbol, series: await fetch(symbol) };
+    } catch (err) {
+      if (!isAppError(err)) log.error('benchmark failed', { error: err });
+      const why = isAppError(err) ? err.message : 'unexpected error';
+      notes.push(`No beta: the benchmark ${req.benchmark} could not be loaded (${why}).`);
+      return null;
     }
-    return held.filter((p) => symbols.includes(p.symbol)).map((p) => ({ symbol: p.symbol, position: p }));
   }
 
   private async resolveSymbols(symbols: string[], exchange: string | undefined): Promise<string[]> {
@@ -353,7 +393,8 @@ export class PortfolioService {
       return {
         symbol: symbols[i]!,
         quantity: p.quantity,
-        entry_price: p.entry_price,
+        // A removal (quantity 0) needs no price; the store never writes it.
+        entry_price: p.entry_price ?? 0,
         entry_time: p.entry_time ?? null,
         fees: p.fees ?? 0,
       };
@@ -361,45 +402,92 @@ export class PortfolioService {
   }
 
   /**
-   * The latest price of each symbol: the exchange's 24h ticker for live data (one cached call for all
-   * markets), else the last closed hourly candle. A ticker that is missing falls back to the candle.
+   * Live prices: the exchange's 24h ticker (one cached call for all markets), else the last closed
+   * hourly candle, which must be live too: a snapshot price would value today's holdings at a months-old
+   * close.
    */
-  private async latestPrices(
+  private async livePrices(
     symbols: string[],
-    source: 'exchange' | 'offline',
     exchange: string | undefined,
     notes: string[],
-  ): Promise<Map<string, { price: number; source: 'ticker' | 'candle'; at: number }>> {
-    const prices = new Map<string, { price: number; source: 'ticker' | 'candle'; at: number }>();
-    if (source === 'exchange') {
-      try {
-        const set = await this.market.getTickers({ exchange });
-        if (set.source === 'exchange') {
-          const fetchedAt = this.now();
-          for (const t of set.tickers) {
-            if (symbols.includes(t.symbol) && Number.isFinite(t.last) && t.last > 0) {
-              prices.set(t.symbol, { price: t.last, source: 'ticker', at: t.timestamp ?? fetchedAt });
-            }
+  ): Promise<Map<string, Price>> {
+    const prices = new Map<string, Price>();
+    try {
+      const set = await this.market.getTickers({ exchange });
+      if (set.source === 'exchange') {
+        const fetchedAt = this.now();
+        for (const t of set.tickers) {
+          if (symbols.includes(t.symbol) && Number.isFinite(t.last) && t.last > 0) {
+            prices.set(t.symbol, { price: t.last, source: 'ticker', at: t.timestamp ?? fetchedAt });
           }
         }
-      } catch (err) {
-        if (!isAppError(err)) log.error('tickers failed', { error: err });
-        notes.push(
-          `Priced at the last closed candle: tickers were unavailable (${isAppError(err) ? err.message : 'unexpected error'}).`,
-        );
       }
+    } catch (err) {
+      if (!isAppError(err)) log.error('tickers failed', { error: err });
+      const why = isAppError(err) ? err.message : 'unexpected error';
+      notes.push(`Priced at the last closed hourly candle: tickers were unavailable (${why}).`);
     }
     await Promise.all(
       symbols
         .filter((s) => !prices.has(s))
         .map(async (symbol) => {
           const hourly = await this.market.getCandles({ symbol, timeframe: '1h', limit: 1, exchange });
-          const n = hourly.candles.time.length;
-          prices.set(symbol, { price: hourly.candles.close[n - 1]!, source: 'candle', at: hourly.asOf });
+          const close = hourly.candles.close[hourly.candles.close.length - 1]!;
+          if (hourly.source !== 'exchange' || !(close > 0)) {
+            const why =
+              hourly.source !== 'exchange'
+                ? 'the exchange stopped answering'
+                : 'its last close is not positive';
+            throw new AppError(
+              'DATA_UNAVAILABLE',
+              `No live price for ${symbol} (${why}); try again shortly.`,
+            );
+          }
+          prices.set(symbol, { price: close, source: 'candle', at: hourly.asOf });
         }),
     );
     return prices;
   }
+}
+
+type Price = { price: number; source: 'ticker' | 'candle'; at: number };
+
+/**
+ * Offline, every position is valued at the close that ends the risk window, so values, weights and
+ * risk all describe one moment of the snapshot rather than each market's own last day.
+ */
+function snapshotPrices(symbols: string[], closes: Float64Array[], at: number): Map<string, Price> {
+  return new Map(
+    symbols.map((symbol, i): [string, Price] => [
+      symbol,
+      { price: closes[i]![closes[i]!.length - 1]!, source: 'candle', at },
+    ]),
+  );
+}
+
+/** Stored positions with `incoming` inserted or replaced by symbol; quantity 0 removes one. */
+function merge(stored: Position[], incoming: Position[]): Position[] {
+  const bySymbol = new Map(stored.map((p) => [p.symbol, p]));
+  for (const p of incoming) bySymbol.set(p.symbol, p);
+  return [...bySymbol.values()];
+}
+
+/** The positions named by `filter` (all when none); each named symbol must be held. */
+function pick(positions: Position[], filter: string[] | undefined, label: string): Holding[] {
+  const held = positions.filter((p) => p.quantity > 0);
+  if (filter) {
+    const missing = filter.filter((s) => !held.some((p) => p.symbol === s));
+    if (missing.length > 0) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `${label} does not hold ${missing.join(', ')}; it holds ${held.map((p) => p.symbol).join(', ') || 'nothing'}. ` +
+          'Drop them from symbols or add positions.',
+      );
+    }
+  }
+  return held
+    .filter((p) => !filter || filter.includes(p.symbol))
+    .map((p) => ({ symbol: p.symbol, position: p }));
 }
 
 /** Values add up only in one currency: every market must share its quote. */

@@ -23,7 +23,8 @@ export function formatRiskSummary(r: RiskResult): string {
   }
   lines.push(
     r.kelly
-      ? `Kelly ${(r.kelly.fraction * 100).toFixed(2)} % of the account (half Kelly ${(r.kelly.half_kelly_fraction * 100).toFixed(2)} %).`
+      ? `Kelly: risk ${(r.kelly.fraction * 100).toFixed(2)} % of the account (${f(r.kelly.position_size)} units); ` +
+          `half Kelly ${(r.kelly.half_kelly_fraction * 100).toFixed(2)} % (${f(r.kelly.half_kelly_position_size)} units).`
       : `No Kelly size: ${r.kelly_note}`,
   );
   if (r.structure) {

@@ -7,7 +7,8 @@
 import { sizePosition, type PositionSize } from '../core/risk/index.js';
 import { AppError, isAppError } from '../errors.js';
 import { log } from '../logger.js';
-import type { Timeframe } from '../market/index.js';
+import { timeframeMs, type Timeframe } from '../market/index.js';
+import { formatAge } from './format-age.js';
 import type { AnalysisResult, AnalysisService } from './analysis.js';
 import { DISCLAIMER } from './analysis.js';
 
@@ -37,6 +38,7 @@ export const RISK_WARNING_CODES = [
   'REWARD_BELOW_RISK',
   'STOP_BEFORE_STRUCTURE',
   'ENTRY_FAR_FROM_PRICE',
+  'RISK_ABOVE_KELLY',
 ] as const;
 
 export interface RiskWarning {
@@ -46,7 +48,18 @@ export interface RiskWarning {
 }
 
 /** Market problems that leave the sizing answerable; a mistyped symbol is still an error. */
-const DEGRADABLE = new Set(['EXCHANGE_UNAVAILABLE', 'RATE_LIMITED', 'DATA_UNAVAILABLE', 'INSUFFICIENT_DATA']);
+const DEGRADABLE = new Set([
+  'EXCHANGE_UNAVAILABLE',
+  'RATE_LIMITED',
+  'DATA_UNAVAILABLE',
+  'INSUFFICIENT_DATA',
+  'UNSUPPORTED_TIMEFRAME',
+]);
+/**
+ * Market data older than this many candles says nothing about where price is now (the offline
+ * snapshot is months old): checks against the current price are left out, with a note.
+ */
+const STALE_CANDLES = 3;
 /** A stop closer than this many ATRs sits inside the candles' ordinary range. */
 const NOISE_ATR = 1;
 /** An entry further than this many ATRs from the last close is a plan for later, not now. */
@@ -75,7 +88,22 @@ export class RiskService {
       ...(req.payoff_ratio !== undefined && { payoffRatio: req.payoff_ratio }),
     });
     const structure = market ? nearestStructure(market, req.entry_price) : null;
-    const warnings = riskWarnings(req, side, size, market, structure);
+    const current = market !== null && isCurrent(market);
+    if (market && !current) {
+      notes.push(
+        `The market data is ${formatAge(market.data_age_ms)} old, so the checks against the current price ` +
+          '(entry far from price, stop in front of structure) are left out; ATR and levels are as of ' +
+          `${market.as_of}.`,
+      );
+    }
+    const warnings = riskWarnings(
+      req,
+      side,
+      size,
+      current ? market : null,
+      current ? structure : null,
+      market,
+    );
     const kellyNote =
       size.kelly === null
         ? 'Kelly size needs both win_rate and payoff_ratio (e.g. from a historical_backtest of the strategy); ' +
@@ -107,25 +135,29 @@ export class RiskService {
       breakeven_price: size.breakevenPrice,
       risk_reward: roundN(size.riskReward, 4),
       risk_reward_after_fees: roundN(size.riskRewardAfterFees, 4),
-      volatility_adjusted: size.volatilityAdjusted
-        ? {
-            timeframe: req.timeframe,
-            atr: size.volatilityAdjusted.atr,
-            atr_stop_multiple: req.atr_stop_multiple,
-            stop_distance: size.volatilityAdjusted.stopDistance,
-            position_size: size.volatilityAdjusted.quantity,
-            position_value: size.volatilityAdjusted.positionValue,
-          }
-        : null,
+      volatility_adjusted:
+        size.volatilityAdjusted && !size.stopOnWrongSide
+          ? {
+              timeframe: req.timeframe,
+              atr: size.volatilityAdjusted.atr,
+              atr_stop_multiple: req.atr_stop_multiple,
+              stop_distance: size.volatilityAdjusted.stopDistance,
+              position_size: size.volatilityAdjusted.quantity,
+              position_value: size.volatilityAdjusted.positionValue,
+            }
+          : null,
       stop_in_atr: roundN(size.stopInAtr, 4),
       kelly: size.kelly
         ? {
             win_rate: req.win_rate!,
             payoff_ratio: req.payoff_ratio!,
             fraction: round(size.kelly.fraction, 6),
-            half_kelly_fraction: round(size.kelly.halfFraction, 6),
-            position_value: size.kelly.positionValue,
+            risk_amount: size.kelly.riskAmount,
             position_size: size.kelly.quantity,
+            position_value: size.kelly.positionValue,
+            half_kelly_fraction: round(size.kelly.halfFraction, 6),
+            half_kelly_position_size: size.kelly.halfQuantity,
+            half_kelly_position_value: size.kelly.halfPositionValue,
           }
         : null,
       kelly_note: kellyNote,
@@ -171,7 +203,7 @@ export class RiskService {
   }
 }
 
-/** Direction from the target if given, else from the stop: a stop below entry protects a long. */
+/** Direction from the stop: a stop below entry protects a long. */
 function inferSide(req: RiskRequest, notes: string[]): 'long' | 'short' {
   if (req.stop_loss === req.entry_price) {
     throw new AppError(
@@ -179,11 +211,11 @@ function inferSide(req: RiskRequest, notes: string[]): 'long' | 'short' {
       'stop_loss equals entry_price: a stop needs a distance to size a position.',
     );
   }
-  const reference = req.take_profit ?? 2 * req.entry_price - req.stop_loss;
-  const side = reference > req.entry_price ? 'long' : 'short';
+  // The stop is required and defines the risk, so it decides; a target on the other side is flagged.
+  const side = req.stop_loss < req.entry_price ? 'long' : 'short';
   notes.push(
-    `side not given: taken as ${side} from the ${req.take_profit !== undefined ? 'take_profit' : 'stop_loss'} ` +
-      'relative to entry_price. Pass side to be explicit.',
+    `side not given: taken as ${side} because stop_loss is ${side === 'long' ? 'below' : 'above'} entry_price. ` +
+      'Pass side to be explicit.',
   );
   return side;
 }
@@ -217,12 +249,22 @@ function nearestStructure(
   };
 }
 
+/** Whether the analysis describes the market as it is now, not months ago. */
+function isCurrent(view: AnalysisResult): boolean {
+  return view.data_age_ms <= STALE_CANDLES * timeframeMs(view.timeframe as Timeframe);
+}
+
+/**
+ * `current` is the market view when it is recent enough for price-relative checks, else null;
+ * `volatility` may be older: ATR still measures how much the market moves.
+ */
 function riskWarnings(
   req: RiskRequest,
   side: 'long' | 'short',
   size: PositionSize,
-  market: AnalysisResult | null,
+  current: AnalysisResult | null,
   structure: ReturnType<typeof nearestStructure> | null,
+  volatility: AnalysisResult | null,
 ): RiskWarning[] {
   const w: RiskWarning[] = [];
   if (size.stopOnWrongSide) {
@@ -246,7 +288,7 @@ function riskWarnings(
       code: 'STOP_INSIDE_NOISE',
       severity: 'warning',
       message:
-        `The stop is ${size.stopInAtr.toFixed(2)} ATR from entry (ATR ${fmt(market!.volatility.atr)} on ${req.timeframe}): ` +
+        `The stop is ${size.stopInAtr.toFixed(2)} ATR from entry (ATR ${fmt(volatility!.volatility.atr)} on ${req.timeframe}): ` +
         `ordinary ${req.timeframe} swings are likely to hit it. Widen it to about ${req.atr_stop_multiple} ATR ` +
         'and take the volatility-adjusted size.',
     });
@@ -294,6 +336,16 @@ function riskWarnings(
       });
     }
   }
+  if (size.kelly && !size.stopOnWrongSide && req.risk_percentage / 100 > size.kelly.fraction) {
+    w.push({
+      code: 'RISK_ABOVE_KELLY',
+      severity: 'warning',
+      message:
+        `Risking ${req.risk_percentage} % is more than the full Kelly fraction (${(size.kelly.fraction * 100).toFixed(2)} %) ` +
+        'for this win rate and payoff: above Kelly, growth falls as risk rises. Half Kelly or less is usual.',
+    });
+  }
+  const market = current;
   if (market && market.volatility.atr > 0) {
     const away = Math.abs(req.entry_price - market.price.last_close) / market.volatility.atr;
     if (away > FAR_ENTRY_ATR) {

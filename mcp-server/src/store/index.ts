@@ -39,7 +39,10 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-type StoreConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'REDIS_URL' | 'MONGODB_URL'>;
+type StoreConfig = Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'REDIS_URL' | 'MONGODB_URL'> & {
+  /** Default 'crypto-mcp:'. */
+  REDIS_KEY_PREFIX?: string;
+};
 
 export async function openStores(config: StoreConfig): Promise<Stores> {
   const database: SqlDatabase = config.DATABASE_URL
@@ -48,8 +51,11 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
   const redis: RedisConnection | undefined = config.REDIS_URL
     ? connectRedis(config.REDIS_URL, 'cache')
     : undefined;
-  const cache = redis ? new RedisCache(redis) : new MemoryCache();
-  const rateLimiter = redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter();
+  const prefix = config.REDIS_KEY_PREFIX ?? 'crypto-mcp:';
+  const cache = redis ? new RedisCache(redis, { prefix: `${prefix}cache:` }) : new MemoryCache();
+  const rateLimiter = redis
+    ? new RedisRateLimiter(redis, new MemoryRateLimiter(), `${prefix}rl:`)
+    : new MemoryRateLimiter();
   const archive: AnalysisArchive = config.MONGODB_URL
     ? await MongoArchive.open(config.MONGODB_URL)
     : new PostgresArchive(database);

@@ -21,16 +21,41 @@ export const portfolioIdSchema = z
   )
   .describe('Your name for a stored portfolio, e.g. "main" or "swing-2026"');
 
-const positionInput = z.object({
-  symbol: symbolSchema,
-  quantity: z
-    .number()
-    .min(0, 'quantity must be 0 or more (spot holdings; 0 removes the position with update_mode upsert)')
-    .describe('Units held, e.g. 0.5 for half a BTC'),
-  entry_price: z.number().positive('entry_price must be greater than 0').describe('Average entry price'),
-  entry_time: z.iso.datetime({ offset: true }).optional().describe('ISO time the position was opened'),
-  fees: z.number().min(0).default(0).describe('Fees paid to open it, in the quote currency'),
-});
+/** Far above any real holding, low enough that sums stay finite and exact to the cent. */
+const MAX_AMOUNT = 1e12;
+/** Clocks differ a little; an entry time further ahead than this is a mistake. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+const positionInput = z
+  .object({
+    symbol: symbolSchema,
+    quantity: z
+      .number()
+      .min(0, 'quantity must be 0 or more (spot holdings; 0 removes the position with update_mode upsert)')
+      .max(MAX_AMOUNT, `quantity can be at most ${MAX_AMOUNT}`)
+      .describe('Units held, e.g. 0.5 for half a BTC'),
+    entry_price: z
+      .number()
+      .positive('entry_price must be greater than 0')
+      .max(MAX_AMOUNT, `entry_price can be at most ${MAX_AMOUNT}`)
+      .optional()
+      .describe('Average entry price (not needed when quantity is 0)'),
+    entry_time: z.iso
+      .datetime({ offset: true })
+      .refine((t) => Date.parse(t) <= Date.now() + CLOCK_SKEW_MS, 'entry_time cannot be in the future')
+      .optional()
+      .describe('ISO time the position was opened'),
+    fees: z
+      .number()
+      .min(0)
+      .max(MAX_AMOUNT)
+      .default(0)
+      .describe('Fees paid to open it, in the quote currency'),
+  })
+  .refine((p) => p.quantity === 0 || p.entry_price !== undefined, {
+    message: 'entry_price is required for a position with a quantity above 0',
+    path: ['entry_price'],
+  });
 
 export const monitorPortfolioInput = z
   .object({
@@ -44,7 +69,12 @@ export const monitorPortfolioInput = z
       .enum(['replace', 'upsert'])
       .default('replace')
       .describe('replace: the stored positions become exactly these; upsert: add or replace these by symbol'),
-    cash: z.number().min(0).optional().describe('Cash held in the quote currency; stored with the portfolio'),
+    cash: z
+      .number()
+      .min(0)
+      .max(MAX_AMOUNT * 1000)
+      .optional()
+      .describe('Cash held in the quote currency; stored with the portfolio'),
     symbols: z
       .array(symbolSchema)
       .min(1)
@@ -140,7 +170,11 @@ export const monitorPortfolioOutput = z.object({
       observations: z.number().int().describe('Returns behind the figures'),
       data_source: z.enum(['exchange', 'offline']),
       exchange: z.string(),
-      benchmark: z.string(),
+      benchmark: z
+        .string()
+        .nullable()
+        .describe('Market for beta; null when it could not be loaded (see notes)'),
+      days_covered: num.describe('Days the returns span: observations x interval (may be fewer than asked)'),
       method: z.string(),
     }),
     horizon: z.enum(['1h', '1d']).describe('VaR and CVaR are losses over one return interval'),

@@ -11,7 +11,13 @@ import { RISK_WARNING_CODES } from '../services/risk.js';
 
 const num = z.number();
 const nullableNum = z.number().nullable();
-const price = (what: string) => z.number().positive(`${what} must be greater than 0`);
+/** Far above any real price or account, low enough that every product stays finite. */
+const MAX_AMOUNT = 1e15;
+const price = (what: string) =>
+  z
+    .number()
+    .positive(`${what} must be greater than 0`)
+    .max(MAX_AMOUNT, `${what} can be at most ${MAX_AMOUNT}`);
 
 export const riskAssessmentInput = z
   .object({
@@ -19,6 +25,7 @@ export const riskAssessmentInput = z
     portfolio_value: z
       .number()
       .min(100, 'portfolio_value must be at least 100')
+      .max(MAX_AMOUNT, `portfolio_value can be at most ${MAX_AMOUNT}`)
       .describe('Account size in the quote currency'),
     risk_percentage: z
       .number()
@@ -102,10 +109,15 @@ export const riskAssessmentOutput = z.object({
     .object({
       win_rate: num,
       payoff_ratio: num,
-      fraction: num.describe('Kelly fraction of the account, W - (1-W)/R, 0 when there is no edge'),
-      half_kelly_fraction: num,
-      position_value: num,
+      fraction: num.describe(
+        'Kelly fraction W - (1-W)/R: the share of the account to risk at the stop; 0 when there is no edge',
+      ),
+      risk_amount: num.describe('fraction x portfolio_value, lost at the stop (fees included)'),
       position_size: num,
+      position_value: num,
+      half_kelly_fraction: num,
+      half_kelly_position_size: num,
+      half_kelly_position_value: num,
     })
     .nullable(),
   kelly_note: z.string().nullable().describe('Why there is no Kelly size'),

@@ -167,14 +167,26 @@ describe('sizePosition, volatility and Kelly', () => {
     const kelly = sizePosition({ ...long, winRate: 0.55, payoffRatio: 1.5 }).kelly!;
     expect(kelly.fraction).toBeCloseTo(0.25, 14);
     expect(kelly.halfFraction).toBeCloseTo(0.125, 14);
-    expect(kelly.positionValue).toBeCloseTo(2500, 9);
-    expect(kelly.quantity).toBeCloseTo(25, 11);
+    // f is the share of the account risked at the stop: 0.25 * 10 000 = 2 500 lost at 95, fees included,
+    // so 2 500 / (5 + 0.001 * 195) units, the same way the fixed-risk size is computed.
+    expect(kelly.riskAmount).toBeCloseTo(2500, 9);
+    expect(kelly.quantity).toBeCloseTo(2500 / 5.195, 9);
+    expect(kelly.positionValue).toBeCloseTo((2500 / 5.195) * 100, 6);
+    expect(kelly.halfQuantity).toBeCloseTo(2500 / 5.195 / 2, 9);
   });
 
   it('clips a negative edge to 0 and needs both inputs', () => {
     // 0.4 - 0.6 / 1 = -0.2 -> 0.
     const kelly = sizePosition({ ...long, winRate: 0.4, payoffRatio: 1 }).kelly!;
-    expect(kelly).toEqual({ fraction: 0, halfFraction: 0, positionValue: 0, quantity: 0 });
+    expect(kelly).toEqual({
+      fraction: 0,
+      halfFraction: 0,
+      riskAmount: 0,
+      quantity: 0,
+      positionValue: 0,
+      halfQuantity: 0,
+      halfPositionValue: 0,
+    });
     expect(sizePosition({ ...long, winRate: 0.6 }).kelly).toBeNull();
     expect(sizePosition({ ...long, payoffRatio: 2 }).kelly).toBeNull();
   });

@@ -98,7 +98,7 @@ describe('store outages while the server runs', () => {
     // The new entries were written to Redis itself.
     const direct = rawClient(redis.url);
     try {
-      const keys = await direct.keys('crypto-mcp:cache:*');
+      const keys = await direct.keys(`${process.env.E2E_REDIS_KEY_PREFIX ?? 'crypto-mcp:'}cache:*`);
       expect(keys.some((k) => k.includes('XRP/USDT'))).toBe(true);
     } finally {
       direct.disconnect();

@@ -30,6 +30,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     MCP_PORT: '0',
     LOG_LEVEL: 'info',
     DATABASE_URL: database,
+    ...(process.env.E2E_REDIS_KEY_PREFIX && { REDIS_KEY_PREFIX: process.env.E2E_REDIS_KEY_PREFIX }),
     ...extra,
   };
 }

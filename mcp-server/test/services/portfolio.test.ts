@@ -152,6 +152,68 @@ describe('PortfolioService', () => {
     expect(replaced.valuation.cash).toBe(500);
   });
 
+  it('checks a change before storing it, applies symbols to new positions, and stores cash on its own', async () => {
+    const seed = {
+      portfolio_id: 'checked',
+      positions: [{ symbol: 'BTCUSDT', quantity: 1, entry_price: 50000 }],
+    };
+    await svc.monitor(request(seed), 'owner-c');
+    // Asking for a symbol the result would not hold is refused, and nothing is written.
+    await expect(
+      svc.monitor(
+        request({
+          portfolio_id: 'checked',
+          update_mode: 'upsert',
+          positions: [{ symbol: 'ETHUSDT', quantity: 2, entry_price: 3000 }],
+          symbols: ['SOLUSDT'],
+        }),
+        'owner-c',
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /does not hold SOL\/USDT/ });
+    const unchanged = await svc.monitor(request({ portfolio_id: 'checked' }), 'owner-c');
+    expect(unchanged.positions.map((p) => p.symbol)).toEqual(['BTC/USDT']);
+    // Raw symbols in `symbols` are resolved like positions are.
+    const both = await svc.monitor(
+      request({
+        portfolio_id: 'checked',
+        update_mode: 'upsert',
+        positions: [{ symbol: 'ETHUSDT', quantity: 2, entry_price: 3000 }],
+        symbols: ['ethusdt'],
+      }),
+      'owner-c',
+    );
+    expect(both.positions.map((p) => p.symbol)).toEqual(['ETH/USDT']);
+    // Removing every position would leave nothing to monitor: refused, nothing written.
+    await expect(
+      svc.monitor(
+        request({
+          portfolio_id: 'checked',
+          update_mode: 'upsert',
+          positions: [
+            { symbol: 'BTCUSDT', quantity: 0 },
+            { symbol: 'ETHUSDT', quantity: 0 },
+          ],
+        }),
+        'owner-c',
+      ),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: /would hold no positions/ });
+    // Cash with a stored id is stored.
+    await svc.monitor(request({ portfolio_id: 'checked', cash: 1234 }), 'owner-c');
+    const read = await svc.monitor(request({ portfolio_id: 'checked' }), 'owner-c');
+    expect(read.valuation.cash).toBe(1234);
+    expect(read.positions).toHaveLength(2);
+  });
+
+  it('warns about a portfolio that is one asset', async () => {
+    const r = await svc.monitor(
+      request({ positions: [{ symbol: 'BTCUSDT', quantity: 1, entry_price: 60000 }] }),
+      'o',
+    );
+    const codes = r.recommendations.map((x) => x.code);
+    expect(codes).toEqual(expect.arrayContaining(['CONCENTRATION', 'FEW_EFFECTIVE_POSITIONS']));
+    expect(r.risk.beta_to_benchmark).toBeCloseTo(1, 6);
+  });
+
   it('analyses bare symbols as an equal-weight basket, percentages only', async () => {
     const r = await svc.monitor(request({ symbols: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'] }), 'owner-a');
     expect(r.portfolio.mode).toBe('equal_weight_basket');
@@ -176,8 +238,9 @@ describe('PortfolioService', () => {
     expect(r.risk.lookback.observations).toBe(720);
     expect(r.risk.lookback.to.startsWith('2025-06-18')).toBe(true);
     expect(r.notes.join(' ')).toMatch(/risk window ends 2025-06-18.*AAVE\/USDT/);
-    // Each position is still valued at its own latest price, and says when that was.
-    expect(r.positions[1]!.price_as_of < r.positions[0]!.price_as_of).toBe(true);
+    // Offline, every position is valued where the risk window ends: one moment of the snapshot.
+    expect(r.positions.map((p) => p.price_as_of)).toEqual([r.risk.lookback.to, r.risk.lookback.to]);
+    expect(r.risk.lookback.days_covered).toBeCloseTo(30, 6);
   });
 
   it('flags concentration and correlation against the risk level', async () => {

@@ -110,10 +110,34 @@ describe('RiskService', () => {
     );
     expect(r.side).toBe('short');
     expect(r.max_loss).toBeCloseTo(400, 9);
-    // f = W - (1 - W) / R = 0.55 - 0.45 / 1.5 = 0.25
+    // f = W - (1 - W) / R = 0.55 - 0.45 / 1.5 = 0.25 of the account risked at the stop: 5 000.
     expect(r.kelly!.fraction).toBeCloseTo(0.25, 9);
     expect(r.kelly!.half_kelly_fraction).toBeCloseTo(0.125, 9);
-    expect(r.kelly!.position_value).toBeCloseTo(5_000, 6);
+    expect(r.kelly!.risk_amount).toBeCloseTo(5_000, 6);
+    const perUnit = 2 * atr + 0.001 * (close + close + 2 * atr);
+    expect(r.kelly!.position_size).toBeCloseTo(5_000 / perUnit, 6);
+    expect(r.kelly!.half_kelly_position_size).toBeCloseTo(2_500 / perUnit, 6);
+    // 2 % risked is below the 25 % Kelly fraction: no warning; 30 % would be above it.
+    expect(r.warnings.map((w) => w.code)).not.toContain('RISK_ABOVE_KELLY');
+  });
+
+  it('takes the side from the stop, flags a target on the wrong side, and says when the data is old', async () => {
+    const { close, atr } = await btc();
+    const r = await svc.assess(
+      request({
+        symbol: 'BTCUSDT',
+        portfolio_value: 10_000,
+        entry_price: close,
+        stop_loss: close - 3 * atr,
+        take_profit: close - 6 * atr,
+      }),
+    );
+    expect(r.side).toBe('long');
+    expect(r.warnings.map((w) => w.code)).toContain('TARGET_WRONG_SIDE');
+    expect(r.warnings.map((w) => w.code)).not.toContain('STOP_WRONG_SIDE');
+    // The snapshot is months old: no checks against "the current price".
+    expect(r.notes.join(' ')).toMatch(/checks against the current price .* are left out/);
+    expect(r.warnings.map((w) => w.code)).not.toContain('ENTRY_FAR_FROM_PRICE');
   });
 
   it('still sizes when the exchange is unreachable, with a note, and names a mistyped symbol', async () => {

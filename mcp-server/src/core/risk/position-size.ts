@@ -55,8 +55,22 @@ export interface PositionSize {
   volatilityAdjusted: { atr: number; stopDistance: number; quantity: number; positionValue: number } | null;
   /** stopDistance / atr; null without a positive ATR. */
   stopInAtr: number | null;
-  /** f = W - (1 - W) / R clipped at 0; positionValue = f * account; null unless both winRate and payoffRatio are given. */
-  kelly: { fraction: number; halfFraction: number; positionValue: number; quantity: number } | null;
+  /**
+   * Kelly for a trade with a stop: f = W - (1 - W) / R (clipped at 0) is the share of the account to
+   * RISK, since R is the average win over the average loss and the loss is taken at the stop. So the
+   * Kelly size risks f * account at the stop, fees included, exactly like `quantity` risks riskAmount
+   * (not f * account of position value, which would understate it by the stop's distance). 0 for a stop
+   * on the wrong side; null unless both winRate and payoffRatio are given.
+   */
+  kelly: {
+    fraction: number;
+    halfFraction: number;
+    riskAmount: number;
+    quantity: number;
+    positionValue: number;
+    halfQuantity: number;
+    halfPositionValue: number;
+  } | null;
   /** Long with stop >= entry, or short with stop <= entry. */
   stopOnWrongSide: boolean;
   /** takeProfit given and not beyond entry in the trade's direction. */
@@ -156,8 +170,16 @@ export function sizePosition(input: PositionSizeInput): PositionSize {
   let kelly: PositionSize['kelly'] = null;
   if (winRate !== undefined && payoffRatio !== undefined) {
     const fraction = Math.max(0, winRate - (1 - winRate) / payoffRatio);
-    const kellyValue = fraction * account;
-    kelly = { fraction, halfFraction: fraction / 2, positionValue: kellyValue, quantity: kellyValue / entry };
+    const kellyQuantity = stopOnWrongSide ? 0 : (fraction * account) / lossPerUnit;
+    kelly = {
+      fraction,
+      halfFraction: fraction / 2,
+      riskAmount: fraction * account,
+      quantity: kellyQuantity,
+      positionValue: kellyQuantity * entry,
+      halfQuantity: kellyQuantity / 2,
+      halfPositionValue: (kellyQuantity / 2) * entry,
+    };
   }
 
   const positionValue = quantity * entry;
