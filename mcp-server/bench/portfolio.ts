@@ -106,7 +106,13 @@ export async function run(): Promise<void> {
     ),
   );
 
-  const universe = (await index.listSymbols()).filter((s) => !history.includes(s)).slice(0, 50);
+  // 50 markets that were listed for the whole window, so all 160 days are common to them.
+  const universe: string[] = [];
+  for (const symbol of (await index.listSymbols()).filter((s) => !history.includes(s))) {
+    const candles = await index.latest(symbol, '1h', 160 * 24 + 1);
+    if (candles.time.length === 160 * 24 + 1) universe.push(symbol);
+    if (universe.length === 50) break;
+  }
   const fifty = monitorPortfolioInput.parse({
     positions: universe.map((symbol) => ({ symbol, quantity: 1, entry_price: 1 })),
     lookback_days: 160,

@@ -20,9 +20,10 @@ export interface ServerProcess {
  * Postgres schema the global setup made (E2E_DATABASE_URL) instead of an embedded database in HOME.
  */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const database = process.env.E2E_DATABASE_URL;
-  if (!database)
+  const database = extra.DATABASE_URL ?? process.env.E2E_DATABASE_URL;
+  if (database === undefined) {
     throw new Error('E2E_DATABASE_URL is unset: run the tests through vitest (test/global-setup.ts)');
+  }
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
