@@ -59,7 +59,12 @@ function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext, 
       const started = performance.now();
       const limited = await rateLimited(ctx, caller, tool.name);
       const result =
-        limited ?? (await runTool(tool, args, ctx, { ...caller, signal: extra?.mcpReq?.signal }));
+        limited ??
+        (await runTool(tool, args, ctx, {
+          ...caller,
+          signal: extra?.mcpReq?.signal,
+          progress: progressReporter(extra),
+        }));
       const ms = Math.round(performance.now() - started);
       log.debug('tool call', { tool: tool.name, ms, error: result.isError === true });
       ctx.audit.record({
@@ -127,6 +132,26 @@ async function rateLimited(
           `try again in ${seconds} s.`,
       },
     ],
+  };
+}
+
+type HandlerExtra = {
+  mcpReq?: {
+    _meta?: { progressToken?: string | number };
+    notify?: (n: { method: string; params?: Record<string, unknown> }) => Promise<void>;
+  };
+};
+
+/** A progress callback when the client sent a progressToken (MCP notifications/progress), else undefined. */
+function progressReporter(extra: HandlerExtra | undefined): ToolCall['progress'] {
+  const token = extra?.mcpReq?._meta?.progressToken;
+  const notify = extra?.mcpReq?.notify;
+  if (token === undefined || !notify) return undefined;
+  return (progress, total, message) => {
+    void notify({
+      method: 'notifications/progress',
+      params: { progressToken: token, progress, total, ...(message !== undefined && { message }) },
+    }).catch((error: unknown) => log.debug('progress notification lost', { error }));
   };
 }
 

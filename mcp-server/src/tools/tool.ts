@@ -14,6 +14,11 @@ export interface ToolCall {
   caller: string;
   transport: 'stdio' | 'http';
   signal?: AbortSignal | undefined;
+  /**
+   * Reports progress of a long call; present only when the client asked for progress (a progressToken).
+   * Fire and forget: a lost notification never fails the call.
+   */
+  progress?: ((done: number, total: number, message?: string) => void) | undefined;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
