@@ -52,7 +52,7 @@ const ratio = (peer: number | undefined, ours: number): string =>
   peer === undefined ? 'n/a' : `${(peer / ours).toFixed(1)}x`;
 
 export async function run(): Promise<void> {
-  const candles = loadCandlesCsv(benchDataPath('BTCUSDT-1m-100k.csv.gz'));
+  const candles = loadCandlesCsv(benchDataPath('BTCUSDT-1m.csv.gz'), 100_000);
   const { high, low, close, volume } = candles;
   const n = close.length;
   const values = Array.from(close);

@@ -17,7 +17,7 @@ import { benchDataPath, fmt, time, type Timing } from './harness.js';
 const GOAL_MS = 50;
 
 export async function run(): Promise<void> {
-  const c = loadCandlesCsv(benchDataPath('BTCUSDT-1m-100k.csv.gz'));
+  const c = loadCandlesCsv(benchDataPath('BTCUSDT-1m.csv.gz'), 100_000);
   const swings = swingHighsLows(c, 5);
   const counts = analyzeSmc(c);
   const cases: [string, () => unknown, number][] = [
