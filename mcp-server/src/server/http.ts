@@ -13,6 +13,7 @@ import { createMcpHandler } from '@modelcontextprotocol/server';
 import type { AppContext } from '../services/context.js';
 import { buildMcpServer } from './mcp-server.js';
 import { bearerAuth } from './auth.js';
+import { chartsRouter } from './charts-route.js';
 import { isLoopbackHost } from '../config.js';
 import { log } from '../logger.js';
 
@@ -65,6 +66,7 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
 
   if (authorized) app.use(authorized);
   else app.use(refuseProxiedWithoutKeys);
+  app.use(chartsRouter(ctx));
 
   // bearerAuth puts the key's id (never the key) on req.auth; the SDK hands it to the factory.
   const mcp = createMcpHandler(

@@ -21,9 +21,12 @@ import { describeIssues, symbolSchema, timeframeSchema } from '../tools/schemas.
 import { analyzeCryptoInput, analyzeCryptoOutput } from '../tools/analyze-crypto.js';
 
 const INSTRUCTIONS =
-  'Crypto market intelligence from closed exchange candles. Call analyze_crypto for one symbol and timeframe; ' +
-  'every answer carries data_source, as_of and data_age_ms: mention them when the data is old. ' +
-  'Analysis, not financial advice.';
+  'Crypto market intelligence from closed exchange candles. analyze_crypto: one symbol and timeframe in depth; ' +
+  'market_scanner: setups across the market; detect_opportunities: the best trade ideas above a confidence; ' +
+  'monitor_portfolio: stored positions valued with VaR, drawdown and correlation; risk_assessment: position size ' +
+  'for one trade; historical_backtest: a strategy over history with out-of-sample checks and charts. Every ' +
+  'answer carries data_source, as_of and data_age_ms: mention them when the data is old. Analysis, not ' +
+  'financial advice.';
 
 /** Who the server instance answers: the SDK builds one per HTTP request or stdio connection. */
 export type Caller = Omit<ToolCall, 'signal'>;
@@ -99,8 +102,13 @@ async function runTool(
       });
       return toolError(tool.name, new Error('invalid output'));
     }
+    // Looked up by the handler's own answer object (not the parsed copy).
+    const images = tool.images?.(result) ?? [];
     return {
-      content: [{ type: 'text', text: tool.summarize(result) }],
+      content: [
+        { type: 'text', text: tool.summarize(result) },
+        ...images.map((i) => ({ type: 'image' as const, data: i.data, mimeType: i.mimeType })),
+      ],
       structuredContent: result as Record<string, unknown>,
     };
   } catch (err) {

@@ -5,6 +5,9 @@ import { MarketData } from '../market/index.js';
 import { openStores } from '../store/index.js';
 import { AnalysisService } from './analysis.js';
 import { AuditRecorder } from './audit.js';
+import { BacktestService } from './backtest.js';
+import { OpportunitiesService } from './opportunities.js';
+import { ScannerService } from './scanner.js';
 import type { AppContext } from './context.js';
 import { PortfolioService } from './portfolio.js';
 import { RiskService } from './risk.js';
@@ -26,7 +29,9 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     cache: stores.cache,
   });
   const analysis = new AnalysisService(market, { cache: stores.cache, archive: stores.archive });
+  const scanner = new ScannerService(market);
   const audit = new AuditRecorder(stores.audit);
+  const backtest = new BacktestService(market, stores.backtests);
   return {
     config,
     market,
@@ -35,9 +40,14 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     portfolio: new PortfolioService(market, stores.portfolios),
     risk: new RiskService(analysis),
     audit,
+    backtest,
+    scanner,
+    opportunities: new OpportunitiesService(scanner, analysis),
     version: VERSION,
     close: async () => {
+      await scanner.close();
       await audit.flush();
+      await backtest.close();
       await stores.close();
     },
   };

@@ -7,6 +7,9 @@ import type { MarketData } from '../market/index.js';
 import type { Stores } from '../store/index.js';
 import type { AnalysisService } from './analysis.js';
 import type { AuditRecorder } from './audit.js';
+import type { BacktestService } from './backtest.js';
+import type { OpportunitiesService } from './opportunities.js';
+import type { ScannerService } from './scanner.js';
 import type { PortfolioService } from './portfolio.js';
 import type { RiskService } from './risk.js';
 
@@ -18,6 +21,9 @@ export interface AppContext {
   portfolio: PortfolioService;
   risk: RiskService;
   audit: AuditRecorder;
+  backtest: BacktestService;
+  scanner: ScannerService;
+  opportunities: OpportunitiesService;
   version: string;
   /** Releases connections (database, Redis, MongoDB) for a clean exit. */
   close(): Promise<void>;

@@ -7,6 +7,7 @@
 import type { Config } from '../config.js';
 import { MemoryCache, type CacheStore } from '../market/cache.js';
 import { SqlAuditLog } from './audit-log.js';
+import { SqlBacktestRunStore } from './backtest-runs.js';
 import { MongoArchive } from './mongo-archive.js';
 import { PgDatabase } from './pg-database.js';
 import { PostgresArchive } from './pg-archive.js';
@@ -18,6 +19,7 @@ import { connectRedis, type RedisConnection } from './redis-connection.js';
 import type {
   AnalysisArchive,
   AuditLog,
+  BacktestRunStore,
   PortfolioStore,
   RateLimiter,
   SqlDatabase,
@@ -30,6 +32,7 @@ export interface Stores {
   database: SqlDatabase;
   portfolios: PortfolioStore;
   audit: AuditLog;
+  backtests: BacktestRunStore;
   archive: AnalysisArchive;
   /** Market data and report cache: Redis shared by every replica, or in-process. */
   cache: CacheStore;
@@ -52,7 +55,11 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
     ? connectRedis(config.REDIS_URL, 'cache')
     : undefined;
   const prefix = config.REDIS_KEY_PREFIX ?? 'crypto-mcp:';
-  const cache = redis ? new RedisCache(redis, { prefix: `${prefix}cache:` }) : new MemoryCache();
+  // A scan touches every market once: 5 000 entries keep a 400-market universe cached (about 5 MB per
+  // timeframe scanned) next to the analyses and portfolios.
+  const cache = redis
+    ? new RedisCache(redis, { prefix: `${prefix}cache:`, fallback: new MemoryCache({ maxEntries: 5_000 }) })
+    : new MemoryCache({ maxEntries: 5_000 });
   const rateLimiter = redis
     ? new RedisRateLimiter(redis, new MemoryRateLimiter(), `${prefix}rl:`)
     : new MemoryRateLimiter();
@@ -64,6 +71,7 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
     database,
     portfolios: new SqlPortfolioStore(database),
     audit: new SqlAuditLog(database),
+    backtests: new SqlBacktestRunStore(database),
     archive,
     cache,
     rateLimiter,

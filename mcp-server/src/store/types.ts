@@ -149,3 +149,47 @@ export interface RateLimitDecision {
   /** Milliseconds until the window resets. */
   resetMs: number;
 }
+
+export type BacktestMode = 'single' | 'walk_forward' | 'grid';
+
+/** A backtest run as stored: its inputs and what it returned. JSON fields hold plain JSON (no NaN, no undefined). */
+export interface NewBacktestRun {
+  /** Unified symbol, e.g. 'BTC/USDT'. */
+  symbol: string;
+  exchange: string;
+  timeframe: string;
+  strategy: string;
+  params: Record<string, unknown>;
+  config: Record<string, unknown>;
+  /** ISO times: first candle's open, last candle's close of the period traded. */
+  period_start: string;
+  period_end: string;
+  mode: BacktestMode;
+  metrics: Record<string, unknown>;
+  /** Trades, downsampled equity and prices, windows, grid table, notes. */
+  result: Record<string, unknown>;
+  /** The validated request, to repeat the run. */
+  request: Record<string, unknown>;
+  data_source: 'exchange' | 'offline';
+  /** ISO close time of the last candle used. */
+  as_of: string;
+}
+
+export interface BacktestRun extends NewBacktestRun {
+  id: string;
+  /** ISO time the run was stored. */
+  created_at: string;
+}
+
+/** A run in a listing: what identifies it and its headline metrics, not the bulky result. */
+export type BacktestRunSummary = Omit<BacktestRun, 'result' | 'request' | 'config'>;
+
+/** Backtest runs per owner (the API key's id, or 'local'): one owner never sees another's runs. */
+export interface BacktestRunStore {
+  /** Stores a run; returns it with its id and creation time. */
+  save(owner: string, run: NewBacktestRun): Promise<BacktestRun>;
+  /** null when the owner has no run with that id (also for ids that are not UUIDs). */
+  get(owner: string, id: string): Promise<BacktestRun | null>;
+  /** Newest first, at most `limit` (1..100). */
+  list(owner: string, limit: number): Promise<BacktestRunSummary[]>;
+}

@@ -1,12 +1,25 @@
 /** The tools this server offers. A tool is listed here only once it works end to end. */
 import { analyzeCryptoTool } from './analyze-crypto.js';
+import { detectOpportunitiesTool } from './detect-opportunities.js';
+import { historicalBacktestTool } from './historical-backtest.js';
+import { marketScannerTool } from './market-scanner.js';
 import { monitorPortfolioTool } from './monitor-portfolio.js';
 import { riskAssessmentTool } from './risk-assessment.js';
 import type { ToolDefinition } from './tool.js';
 
 export const tools: ToolDefinition[] = [
   analyzeCryptoTool as unknown as ToolDefinition,
+  marketScannerTool as unknown as ToolDefinition,
+  detectOpportunitiesTool as unknown as ToolDefinition,
   monitorPortfolioTool as unknown as ToolDefinition,
   riskAssessmentTool as unknown as ToolDefinition,
+  historicalBacktestTool as unknown as ToolDefinition,
 ];
-export { analyzeCryptoTool, monitorPortfolioTool, riskAssessmentTool };
+export {
+  analyzeCryptoTool,
+  detectOpportunitiesTool,
+  historicalBacktestTool,
+  marketScannerTool,
+  monitorPortfolioTool,
+  riskAssessmentTool,
+};

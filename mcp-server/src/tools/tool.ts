@@ -30,6 +30,17 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   annotations: ToolAnnotations;
   handler: (args: z.output<I>, ctx: AppContext, call: ToolCall) => Promise<z.output<O>>;
   summarize: (result: z.output<O>) => string;
+  /**
+   * Images to attach to the MCP result as `image` content after the text (e.g. charts), when the tool
+   * produced any for this result; base64 data. Optional: most tools return structured content only.
+   */
+  images?: (result: z.output<O>) => ToolImage[];
+}
+
+/** An image for MCP `image` content: base64 data and its MIME type (image/png, image/svg+xml). */
+export interface ToolImage {
+  data: string;
+  mimeType: string;
 }
 
 /** Identity helper that keeps the input/output types of a tool definition linked. */

@@ -21,7 +21,14 @@ describe('v2 SDK client, modern era (2026-07-28) over HTTP', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name)).toEqual(['analyze_crypto', 'monitor_portfolio', 'risk_assessment']);
+      expect(tools.map((t) => t.name)).toEqual([
+        'analyze_crypto',
+        'market_scanner',
+        'detect_opportunities',
+        'monitor_portfolio',
+        'risk_assessment',
+        'historical_backtest',
+      ]);
       const res = await client.callTool({
         name: 'analyze_crypto',
         arguments: { symbol: 'btc-usdt', timeframe: '4h', comparison_symbol: 'ETH/USDT', limit: 300 },

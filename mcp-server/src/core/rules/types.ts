@@ -9,8 +9,11 @@
  * `bb_middle(20,2)`, `bb_lower(20,2)`, `stoch_k(14,3,3)`, `stoch_d(14,3,3)`, `obv`, `donchian_high(20)`,
  * `donchian_low(20)` (highest high / lowest low of the PREVIOUS n bars), `volume_sma(20)`), or an SMC
  * event flag, 1 on the bar it becomes known (`bos_bullish`, `bos_bearish`, `choch_bullish`,
- * `choch_bearish`, `sweep_buy_side`, `sweep_sell_side`), or an SMC state flag, 1 while price trades
- * inside an active zone (`in_bullish_ob`, `in_bearish_ob`, `in_bullish_fvg`, `in_bearish_fvg`).
+ * `choch_bearish`, `sweep_buy_side`, `sweep_sell_side`), or an SMC state flag, 1 on a bar whose close is
+ * inside a fresh zone: confirmed, not touched before that bar (so at most its first retest) and, for an
+ * order block, not traded through (`in_bullish_ob`, `in_bearish_ob`, `in_bullish_fvg`, `in_bearish_fvg`).
+ * Parameters with defaults may be left out (`rsi` = `rsi(14)`); SMC flags other than the FVG ones take
+ * an optional swing length (`choch_bullish(10)`, default 5). `series.ts` has the full list and limits.
  */
 export type SeriesRef = string;
 
