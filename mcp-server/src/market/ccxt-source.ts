@@ -236,7 +236,8 @@ export class CcxtSource {
     const markets = Object.values(
       await this.call('loadMarkets', 'the market list', () => this.client.loadMarkets(true)),
     );
-    const spot = new Set(markets.filter((m) => m?.spot).map((m) => m!.symbol));
+    // Markets the exchange marks inactive (delisted, halted) have no fresh candles to offer.
+    const spot = new Set(markets.filter((m) => m?.spot && m.active !== false).map((m) => m!.symbol));
     if (markets.length === 0) throw this.malformed('the market list');
     if (spot.size === 0) throw this.noSpotMarkets(); // e.g. krakenfutures, whose list ignores the option
     return spot;

@@ -40,6 +40,11 @@ export interface AnalyzeRequest {
   limit: number;
   comparison_symbol?: string | undefined;
   higher_timeframe: Timeframe | 'auto' | 'none';
+  /**
+   * Analyse the candles closing by this time (ms) instead of the latest: a scan of the offline snapshot
+   * happens at one past moment, and its candidates are analysed as of that moment.
+   */
+  end_time?: number | undefined;
 }
 
 export interface Provenance {
@@ -133,6 +138,7 @@ export class AnalysisService {
       timeframe: req.timeframe,
       limit: req.limit,
       exchange: req.exchange,
+      endTime: req.end_time,
     });
     const n = series.candles.time.length;
     if (n < MIN_REPORT_CANDLES) {

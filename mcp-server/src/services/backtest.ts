@@ -529,6 +529,7 @@ export class BacktestService {
     const windows = walkForwardWindows(periodBars, { trainBars, testBars, anchored: req.anchored }).map((w) =>
       shiftSplit(w, warmup),
     );
+    checkBudget(strategy.name, list.length * windows.length, trainBarsFor(windows));
     if (list.length * windows.length > MAX_WALK_FORWARD_RUNS) {
       throw new AppError(
         'INVALID_ARGUMENT',
@@ -604,6 +605,7 @@ export class BacktestService {
     rankBy: RankBy,
     call: Pick<ToolCall, 'signal' | 'progress'> | undefined,
   ): Promise<GridResult[]> {
+    checkBudget(strategy, combos.length, candles.time.length);
     const pool = await this.workerPool();
     const size = pool ? Math.max(25, Math.ceil(combos.length / (pool.maxThreads * 4))) : INLINE_CHUNK;
     const chunks: GridParams[][] = [];
@@ -663,6 +665,8 @@ export class BacktestService {
       const { Piscina: Pool } = await import('piscina');
       return new Pool({
         filename: url.href,
+        // minThreads 0: threads start on demand and idleTimeout retires them again.
+        minThreads: 0,
         maxThreads: Math.max(1, Math.min(4, availableParallelism() - 1)),
         idleTimeout: 30_000,
       });
@@ -682,6 +686,32 @@ async function mapChunks<T, R>(items: T[], concurrent: boolean, fn: (item: T) =>
   const out: R[] = [];
   for (const item of items) out.push(await fn(item));
   return out;
+}
+
+/**
+ * One request's CPU budget in bar evaluations (backtests x bars x the strategy's relative cost): about
+ * ten seconds of one core, the size of vectorbt's 4,851-pair SMA grid over BTC's whole 1h history. The
+ * combination caps alone would let a long period or a costly strategy hold a worker for minutes.
+ */
+export const MAX_BAR_EVALUATIONS = 400_000_000;
+/** smc_structure recomputes the smart-money analysis per combination. */
+const STRATEGY_COST: Record<string, number> = { smc_structure: 20, rules: 3 };
+
+function checkBudget(strategy: string, runs: number, bars: number): void {
+  const cost = runs * bars * (STRATEGY_COST[strategy] ?? 1);
+  if (cost > MAX_BAR_EVALUATIONS) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `This would evaluate ${runs} backtests over ${bars} bars of ${strategy} (${(cost / 1e6).toFixed(0)}M bar ` +
+        `evaluations; at most ${MAX_BAR_EVALUATIONS / 1e6}M per request). Use fewer param_grid values, a ` +
+        'shorter period or a higher timeframe.',
+    );
+  }
+}
+
+/** The longest training span among walk-forward windows, the bars each in-sample run covers. */
+function trainBarsFor(windows: TrainTestSplit[]): number {
+  return Math.max(...windows.map((w) => w.train[1] - w.train[0]));
 }
 
 function cancelled(): AppError {
@@ -757,6 +787,14 @@ function strategyParams(strategy: StrategyDefinition, req: BacktestRequest): Rec
       'Strategy "rules" needs spec, a JSON rule strategy, e.g. {"entry_long": {"left": "close", "op": ' +
         '"crosses_above", "right": "ema(50)"}, "exit_long": {"left": "close", "op": "crosses_below", ' +
         '"right": "ema(50)"}, "stop_loss_pct": 0.03}.',
+    );
+  }
+  const onlyShort = typeof raw === 'object' && raw !== null && 'entry_short' in raw && !('entry_long' in raw);
+  if (isRules && !req.allow_short && onlyShort) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      'The spec only opens shorts (entry_short) while allow_short is false, so it could never trade: set ' +
+        'allow_short to true, or add entry_long.',
     );
   }
   const names = paramNames(strategy);

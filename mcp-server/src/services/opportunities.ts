@@ -105,13 +105,21 @@ export class OpportunitiesService {
       )
       .slice(0, k);
 
+    const offline = scan.data_source === 'offline';
     const failures: string[] = [];
     let analysed = 0;
     const reports = await mapLimit(candidates, ANALYSIS_CONCURRENCY, async (cand) => {
       if (call.signal?.aborted) return null;
       try {
         return await this.analysis.analyze(
-          { symbol: cand.symbol, timeframe: req.timeframe, exchange: req.exchange, ...ANALYSIS_DEFAULTS },
+          {
+            symbol: cand.symbol,
+            timeframe: req.timeframe,
+            exchange: req.exchange,
+            ...ANALYSIS_DEFAULTS,
+            // Offline the scan is of one past moment; analyse each candidate as of that moment too.
+            ...(offline && { end_time: Date.parse(cand.hits[0]!.as_of) }),
+          },
           { save: false },
         );
       } catch (e) {

@@ -56,6 +56,9 @@ import { runScanTask, type ScanTask, type ScanTaskItem, type ScanTaskResult } fr
 
 export type ScanKind = ScanType | 'all';
 
+/** Markets one live scan fetches at most (the most traded first). */
+export const MAX_LIVE_UNIVERSE = 400;
+
 export interface ScanRequest {
   scan_type: ScanKind;
   timeframe: Timeframe;
@@ -554,6 +557,22 @@ export class ScannerService {
         }
       }
       symbols.push(symbol);
+    }
+    // One live scan fetches candles per market through the exchange's rate limiter: keep it to the most
+    // traded markets, so a zero volume floor on an exchange with thousands of pairs stays one call's work.
+    if (!offline && symbols.length > MAX_LIVE_UNIVERSE) {
+      symbols.sort((a, b) => (volumeUsd(b) ?? -1) - (volumeUsd(a) ?? -1) || a.localeCompare(b));
+      for (const symbol of symbols.splice(MAX_LIVE_UNIVERSE)) {
+        skipped.push({
+          symbol,
+          reason: `beyond the ${MAX_LIVE_UNIVERSE} most traded markets of a live scan`,
+        });
+      }
+      symbols.sort();
+      notes.push(
+        `Scanned the ${MAX_LIVE_UNIVERSE} most traded of the markets that passed the filters; raise min_volume_usd ` +
+          'or pass symbols to choose others.',
+      );
     }
     if (offline && filtersVolume) {
       notes.push(

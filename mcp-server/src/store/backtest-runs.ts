@@ -46,6 +46,9 @@ const SUMMARY_COLUMNS =
   'id, created_at, symbol, exchange, timeframe, strategy, params, period_start, period_end, mode, metrics, ' +
   'data_source, as_of';
 
+/** Stored runs kept per owner (API key); the oldest beyond this are deleted on save. */
+export const MAX_RUNS_PER_OWNER = 500;
+
 export class SqlBacktestRunStore implements BacktestRunStore {
   constructor(private readonly db: SqlDatabase) {}
 
@@ -81,6 +84,13 @@ export class SqlBacktestRunStore implements BacktestRunStore {
         run.data_source,
         run.as_of,
       ],
+    );
+    // Retention: an owner keeps the newest MAX_RUNS_PER_OWNER runs; older ones go, so a client that
+    // backtests in a loop cannot grow the database without bound.
+    await this.db.query(
+      `delete from backtest_runs where owner = $1 and id in (
+         select id from backtest_runs where owner = $1 order by created_at desc, id desc offset $2)`,
+      [owner, MAX_RUNS_PER_OWNER],
     );
     return toRun(rows[0]!);
   }
