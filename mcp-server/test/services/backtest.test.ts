@@ -286,6 +286,29 @@ describe('out of sample', () => {
 });
 
 describe('errors that say what to fix', () => {
+  it('refuses a request over its CPU budget before running anything, and says how to shrink it', async () => {
+    // smc_structure redoes its analysis per combination: 40 x 50 = 2 000 combinations over two years of
+    // 1h bars (about 16 000 in the training part) at 20 times the cost is beyond one request's budget.
+    const err = await failure(
+      svc.run(
+        request({
+          symbol: 'BTCUSDT',
+          strategy: 'smc_structure',
+          mode: 'grid',
+          start: '2024-07-01',
+          end: '2026-06-01',
+          param_grid: {
+            swing_length: Array.from({ length: 40 }, (_, i) => i + 1),
+            target_r: Array.from({ length: 50 }, (_, i) => 1 + i / 10),
+          },
+        }),
+        'o',
+      ),
+    );
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toMatch(/bar evaluations; at most 400M per request\). Use fewer param_grid values/);
+  });
+
   it('names the available range for a period outside the data', async () => {
     const info = (await market.snapshot.index()).symbols.find((x) => x.symbol === 'BTC/USDT')!;
     const range =
