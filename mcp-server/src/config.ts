@@ -83,7 +83,34 @@ const envSchema = z.object({
     .min(0)
     .default(60)
     .describe('Tool calls per minute per API key and tool over HTTP; 0 turns the limit off'),
+  TWILIO_ACCOUNT_SID: optionalString(
+    /^AC[0-9a-fA-F]{32}$/,
+    'a Twilio account SID: AC followed by 32 hex digits',
+  ),
+  TWILIO_AUTH_TOKEN: optionalString(/^\S{16,}$/, 'the Twilio auth token (at least 16 characters)'),
+  TWILIO_WHATSAPP_FROM: optionalString(
+    /^(whatsapp:)?\+[1-9]\d{6,14}$/,
+    'the WhatsApp sender in E.164, e.g. +14155238886 or whatsapp:+14155238886',
+  ),
+  TWILIO_TEMPLATE_SID: optionalString(
+    /^HX[0-9a-fA-F]{32}$/,
+    'an approved WhatsApp template Content SID: HX followed by 32 hex digits',
+  ),
+  TWILIO_API_URL: z.url().optional().describe('Override of the Twilio API base URL (a test stub)'),
+  PUBLIC_BASE_URL: z
+    .url()
+    .optional()
+    .describe('Public https URL of this server (behind nginx), for Twilio status callbacks'),
+  WEBHOOK_SIGNING_SECRET: optionalString(
+    /^\S{16,}$/,
+    'a secret of at least 16 characters for signing alert webhooks',
+  ),
 });
+
+/** An optional setting matching `pattern`; empty counts as unset. */
+function optionalString(pattern: RegExp, accepts: string) {
+  return z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(pattern, accepts).optional());
+}
 
 /** `$XDG_DATA_HOME/crypto-mcp`, else `~/.local/share/crypto-mcp`. */
 function defaultDataDir(env: NodeJS.ProcessEnv): string {

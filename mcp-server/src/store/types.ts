@@ -193,3 +193,69 @@ export interface BacktestRunStore {
   /** Newest first, at most `limit` (1..100). */
   list(owner: string, limit: number): Promise<BacktestRunSummary[]>;
 }
+
+/** What a caller gives to create an alert; the store sets id, status 'active' and the times. */
+export type NewAlert = Omit<
+  import('../core/alerts/types.js').AlertDefinition,
+  'id' | 'owner' | 'status' | 'created_at' | 'updated_at' | 'last_fired_at'
+>;
+
+/** The fields of an alert that `update` may change. */
+export type AlertChanges = Partial<NewAlert>;
+
+/** Where the message of a firing stands. */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'skipped';
+
+/** One firing with the delivery of its message, newest first in `history`. */
+export interface AlertHistoryEntry {
+  firing_id: string;
+  alert_id: string;
+  at: number;
+  values: Record<string, number>;
+  message: string;
+  created_at: string;
+  outbox_id: string | null;
+  delivery: OutboxStatus | null;
+  attempts: number;
+  /** Provider error code and message (e.g. "63016: ..."), or why it was skipped. */
+  last_error: string | null;
+  /** Twilio message SID. */
+  provider_id: string | null;
+  /** Latest status Twilio reported through the status callback (delivered, read, failed, ...). */
+  provider_status: string | null;
+  provider_error_code: number | null;
+}
+
+/**
+ * Alerts per owner (the API key's id, or 'local'), their firings and the outbox of messages. One owner
+ * never sees or changes another's alerts.
+ */
+export interface AlertStore {
+  create(owner: string, alert: NewAlert): Promise<import('../core/alerts/types.js').AlertDefinition>;
+  get(owner: string, id: string): Promise<import('../core/alerts/types.js').AlertDefinition | null>;
+  /** null when the owner has no (undeleted) alert with that id. */
+  update(
+    owner: string,
+    id: string,
+    changes: AlertChanges,
+  ): Promise<import('../core/alerts/types.js').AlertDefinition | null>;
+  /** Soft delete (status 'deleted'); false when there was nothing to delete. */
+  delete(owner: string, id: string): Promise<boolean>;
+  /** The owner's alerts except deleted ones, newest first. */
+  list(owner: string): Promise<import('../core/alerts/types.js').AlertDefinition[]>;
+  pause(owner: string, id: string): Promise<import('../core/alerts/types.js').AlertDefinition | null>;
+  resume(owner: string, id: string): Promise<import('../core/alerts/types.js').AlertDefinition | null>;
+  /** Alerts the engine evaluates: status 'active', optionally for one symbol (all owners). */
+  listActive(symbol?: string): Promise<import('../core/alerts/types.js').AlertDefinition[]>;
+  /**
+   * Stores the firing and its outbox message in one transaction. Idempotent on (alert_id, at): a repeated
+   * call inserts nothing and returns the existing ids with `created: false`.
+   */
+  recordFiring(
+    firing: import('../core/alerts/types.js').AlertFiring,
+    channel: import('../core/alerts/types.js').AlertChannel,
+    body: string,
+  ): Promise<{ firing_id: string; outbox_id: string; created: boolean }>;
+  /** Newest first, at most `limit` (1..500); empty when the alert is not the owner's. */
+  history(owner: string, alertId: string, limit: number): Promise<AlertHistoryEntry[]>;
+}
