@@ -9,6 +9,7 @@ const suites = [
   './portfolio.js',
   './backtest.js',
   './scanner.js',
+  './alerts.js',
 ];
 
 for (const suite of suites) {
