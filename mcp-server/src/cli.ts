@@ -4,6 +4,7 @@
  *
  *   crypto-mcp http                      Streamable HTTP on MCP_HOST:MCP_PORT/mcp (default 127.0.0.1:8080)
  *   crypto-mcp stdio                     MCP over stdin/stdout (Claude Desktop)
+ *   crypto-mcp worker                    alert delivery only (several may run: rows are claimed, never shared)
  *   crypto-mcp analyze BTC/USDT --timeframe 4h [--exchange binance] [--limit 500] [--compare ETHUSDT] [--json]
  */
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ const USAGE = `crypto-mcp ${VERSION}: crypto market intelligence over MCP
 Usage:
   crypto-mcp http                  serve MCP over Streamable HTTP (MCP_HOST:MCP_PORT, default 127.0.0.1:8080, path /mcp)
   crypto-mcp stdio                 serve MCP over stdin/stdout (for Claude Desktop and other local clients)
+  crypto-mcp worker                deliver alert messages from the outbox (WhatsApp, webhooks) without serving HTTP
   crypto-mcp analyze <symbol>      print an analysis, e.g. crypto-mcp analyze BTC/USDT --timeframe 4h
       --timeframe, -t <tf>         1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w ... (default 1h)
       --exchange, -e <id>          ccxt exchange id (default: EXCHANGE or binance)
@@ -62,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'http': {
       const { url, close } = await startHttpServer(ctx);
+      startDelivery(ctx);
       log.info('MCP Streamable HTTP server listening', {
         url,
         data_source: config.DATA_SOURCE,
@@ -77,6 +80,20 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return -1; // keep running
+    }
+    case 'worker': {
+      if (!startDelivery(ctx)) {
+        process.stderr.write(
+          'No delivery channel is configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM ' +
+            'for WhatsApp, or WEBHOOK_SIGNING_SECRET for webhooks.\n',
+        );
+        await ctx.close();
+        return 2;
+      }
+      const stop = () => void ctx.close().finally(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      return -1;
     }
     case 'stdio':
       startStdioServer(ctx);
@@ -104,6 +121,14 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
       return 2;
   }
+}
+
+/** Starts the outbox dispatcher when a channel is configured; false when there is nothing to deliver. */
+function startDelivery(ctx: Awaited<ReturnType<typeof createAppContext>>): boolean {
+  if (!ctx.delivery.whatsapp && !ctx.delivery.webhook) return false;
+  ctx.delivery.start();
+  log.info('alert delivery running', { whatsapp: ctx.delivery.whatsapp, webhook: ctx.delivery.webhook });
+  return true;
 }
 
 main(process.argv.slice(2)).then(

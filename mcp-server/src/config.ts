@@ -101,6 +101,11 @@ const envSchema = z.object({
     .url()
     .optional()
     .describe('Public https URL of this server (behind nginx), for Twilio status callbacks'),
+  ALERT_WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('Let alert webhooks call loopback/private addresses (a self-hosted n8n on the LAN)'),
   WEBHOOK_SIGNING_SECRET: optionalString(
     /^\S{16,}$/,
     'a secret of at least 16 characters for signing alert webhooks',

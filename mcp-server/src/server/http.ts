@@ -14,6 +14,9 @@ import type { AppContext } from '../services/context.js';
 import { buildMcpServer } from './mcp-server.js';
 import { bearerAuth } from './auth.js';
 import { chartsRouter } from './charts-route.js';
+import { twilioWebhooks } from './twilio-webhooks.js';
+import { providerStatuses } from '../services/alerts/outbox.js';
+import { RecipientStore } from '../services/alerts/recipients.js';
 import { isLoopbackHost } from '../config.js';
 import { log } from '../logger.js';
 
@@ -63,6 +66,18 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
     if (!req.headers.authorization) return res.json(live);
     authorized(req, res, details);
   });
+
+  // Twilio signs its webhooks instead of sending our key, so they sit before the bearer check.
+  if (config.TWILIO_AUTH_TOKEN) {
+    const db = ctx.stores.database;
+    app.use(
+      twilioWebhooks({
+        authToken: config.TWILIO_AUTH_TOKEN,
+        recipients: new RecipientStore(db),
+        statuses: providerStatuses(db),
+      }),
+    );
+  }
 
   if (authorized) app.use(authorized);
   else app.use(refuseProxiedWithoutKeys);

@@ -16,13 +16,20 @@ export interface TwilioWebhookDeps {
   authToken: string;
   /** WhatsApp opt-outs and the 24-hour window, keyed by E.164 number. */
   recipients: {
-    optOut(phone: string, at: Date): Promise<void>;
-    optIn(phone: string, at: Date): Promise<void>;
-    inbound(phone: string, at: Date): Promise<void>;
+    optOut(phone: string, at: Date): Promise<unknown>;
+    optIn(phone: string, at: Date): Promise<unknown>;
+    inbound(phone: string, at: Date): Promise<unknown>;
   };
   /** Delivery status per provider message id. */
   statuses: {
-    record(providerId: string, status: string, errorCode: string | null, at: Date): Promise<void>;
+    /** `outboxId`: our `?outbox=` marker on the callback URL, which ties a message to its outbox row. */
+    record(
+      providerId: string,
+      status: string,
+      errorCode: string | null,
+      at: Date,
+      outboxId: string | null,
+    ): Promise<unknown>;
   };
   now?: () => number;
 }
@@ -50,7 +57,12 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     const status = body.MessageStatus ?? body.SmsStatus;
     if (!sid || !status) return res.status(400).json({ error: 'MessageSid and MessageStatus are required' });
     try {
-      await deps.statuses.record(sid, status, body.ErrorCode || null, new Date(now()));
+      const outbox =
+        typeof req.query.outbox === 'string' &&
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(req.query.outbox)
+          ? req.query.outbox
+          : null;
+      await deps.statuses.record(sid, status, body.ErrorCode || null, new Date(now()), outbox);
       res.status(204).end();
     } catch (error) {
       // 5xx makes Twilio retry the callback later, so the status is not lost.

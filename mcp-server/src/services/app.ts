@@ -4,6 +4,8 @@ import type { Config } from '../config.js';
 import { MarketData } from '../market/index.js';
 import { openStores } from '../store/index.js';
 import { AnalysisService } from './analysis.js';
+import { AlertService } from './alerts/alert-service.js';
+import { createDelivery } from './alerts/delivery.js';
 import { AuditRecorder } from './audit.js';
 import { BacktestService } from './backtest.js';
 import { OpportunitiesService } from './opportunities.js';
@@ -31,6 +33,7 @@ export async function createAppContext(config: Config): Promise<AppContext> {
   const analysis = new AnalysisService(market, { cache: stores.cache, archive: stores.archive });
   const scanner = new ScannerService(market);
   const audit = new AuditRecorder(stores.audit);
+  const delivery = createDelivery(config, stores.database);
   const backtest = new BacktestService(market, stores.backtests);
   return {
     config,
@@ -40,11 +43,17 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     portfolio: new PortfolioService(market, stores.portfolios),
     risk: new RiskService(analysis),
     audit,
+    alerts: new AlertService(market, stores.alerts, {
+      whatsapp: delivery.whatsapp,
+      webhook: delivery.webhook,
+    }),
+    delivery,
     backtest,
     scanner,
     opportunities: new OpportunitiesService(scanner, analysis),
     version: VERSION,
     close: async () => {
+      await delivery.stop();
       await scanner.close();
       await audit.flush();
       await backtest.close();

@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import type { MarketData } from '../market/index.js';
 import type { Stores } from '../store/index.js';
 import type { AnalysisService } from './analysis.js';
+import type { AlertService } from './alerts/alert-service.js';
+import type { Delivery } from './alerts/delivery.js';
 import type { AuditRecorder } from './audit.js';
 import type { BacktestService } from './backtest.js';
 import type { OpportunitiesService } from './opportunities.js';
@@ -21,6 +23,9 @@ export interface AppContext {
   portfolio: PortfolioService;
   risk: RiskService;
   audit: AuditRecorder;
+  alerts: AlertService;
+  /** Alert message delivery; the HTTP server and `crypto-mcp worker` start it. */
+  delivery: Delivery;
   backtest: BacktestService;
   scanner: ScannerService;
   opportunities: OpportunitiesService;

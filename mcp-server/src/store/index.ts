@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config.js';
 import { MemoryCache, type CacheStore } from '../market/cache.js';
+import { SqlAlertStore } from './alert-store.js';
 import { SqlAuditLog } from './audit-log.js';
 import { SqlBacktestRunStore } from './backtest-runs.js';
 import { MongoArchive } from './mongo-archive.js';
@@ -18,6 +19,7 @@ import { RedisCache } from './redis-cache.js';
 import { connectRedis, type RedisConnection } from './redis-connection.js';
 import type {
   AnalysisArchive,
+  AlertStore,
   AuditLog,
   BacktestRunStore,
   PortfolioStore,
@@ -32,6 +34,7 @@ export interface Stores {
   database: SqlDatabase;
   portfolios: PortfolioStore;
   audit: AuditLog;
+  alerts: AlertStore;
   backtests: BacktestRunStore;
   archive: AnalysisArchive;
   /** Market data and report cache: Redis shared by every replica, or in-process. */
@@ -71,6 +74,7 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
     database,
     portfolios: new SqlPortfolioStore(database),
     audit: new SqlAuditLog(database),
+    alerts: new SqlAlertStore(database),
     backtests: new SqlBacktestRunStore(database),
     archive,
     cache,

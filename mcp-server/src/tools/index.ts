@@ -1,4 +1,5 @@
 /** The tools this server offers. A tool is listed here only once it works end to end. */
+import { alertManagerTool } from './alert-manager.js';
 import { analyzeCryptoTool } from './analyze-crypto.js';
 import { detectOpportunitiesTool } from './detect-opportunities.js';
 import { historicalBacktestTool } from './historical-backtest.js';
@@ -13,9 +14,11 @@ export const tools: ToolDefinition[] = [
   detectOpportunitiesTool as unknown as ToolDefinition,
   monitorPortfolioTool as unknown as ToolDefinition,
   riskAssessmentTool as unknown as ToolDefinition,
+  alertManagerTool as unknown as ToolDefinition,
   historicalBacktestTool as unknown as ToolDefinition,
 ];
 export {
+  alertManagerTool,
   analyzeCryptoTool,
   detectOpportunitiesTool,
   historicalBacktestTool,

@@ -27,6 +27,7 @@ describe('v2 SDK client, modern era (2026-07-28) over HTTP', () => {
         'detect_opportunities',
         'monitor_portfolio',
         'risk_assessment',
+        'alert_manager',
         'historical_backtest',
       ]);
       const res = await client.callTool({

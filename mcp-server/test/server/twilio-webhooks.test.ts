@@ -29,7 +29,8 @@ describe('Twilio webhooks', () => {
           inbound: async (p) => void events.push(`inbound ${p}`),
         },
         statuses: {
-          record: async (sid, status, code) => void events.push(`status ${sid} ${status} ${code}`),
+          record: async (sid, status, code, _at, outbox) =>
+            void events.push(`status ${sid} ${status} ${code} ${outbox}`),
         },
       }),
     );
@@ -63,13 +64,13 @@ describe('Twilio webhooks', () => {
   }
 
   it('records delivery statuses from signed callbacks', async () => {
-    const res = await post('/webhooks/twilio/status?outbox=42', {
+    const res = await post('/webhooks/twilio/status?outbox=3f2c1a4e-8b7d-4c6e-9f10-2a3b4c5d6e7f', {
       MessageSid: 'SM123',
       MessageStatus: 'undelivered',
       ErrorCode: '63016',
     });
     expect(res.status).toBe(204);
-    expect(events).toEqual(['status SM123 undelivered 63016']);
+    expect(events).toEqual(['status SM123 undelivered 63016 3f2c1a4e-8b7d-4c6e-9f10-2a3b4c5d6e7f']);
   });
 
   it('handles STOP, START and HELP and opens the 24-hour window on any inbound message', async () => {
