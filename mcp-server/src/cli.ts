@@ -123,10 +123,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Starts the outbox dispatcher when a channel is configured; false when there is nothing to deliver. */
+/**
+ * Starts alert evaluation and the outbox dispatcher when a channel is configured; false when there is
+ * nothing to deliver. A database that is not reachable yet delays evaluation, retried every minute; it
+ * never stops the server.
+ */
 function startDelivery(ctx: Awaited<ReturnType<typeof createAppContext>>): boolean {
   if (!ctx.delivery.whatsapp && !ctx.delivery.webhook) return false;
   ctx.delivery.start();
+  const startEngine = (): void => {
+    ctx.alertEngine.start().catch((error: unknown) => {
+      log.warn('alert evaluation not started; retrying in 60 s', { error });
+      setTimeout(startEngine, 60_000).unref();
+    });
+  };
+  startEngine();
   log.info('alert delivery running', { whatsapp: ctx.delivery.whatsapp, webhook: ctx.delivery.webhook });
   return true;
 }

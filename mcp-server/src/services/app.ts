@@ -6,6 +6,7 @@ import { openStores } from '../store/index.js';
 import { AnalysisService } from './analysis.js';
 import { AlertService } from './alerts/alert-service.js';
 import { createDelivery } from './alerts/delivery.js';
+import { AlertEngine } from './alerts/engine.js';
 import { AuditRecorder } from './audit.js';
 import { BacktestService } from './backtest.js';
 import { OpportunitiesService } from './opportunities.js';
@@ -34,6 +35,12 @@ export async function createAppContext(config: Config): Promise<AppContext> {
   const scanner = new ScannerService(market);
   const audit = new AuditRecorder(stores.audit);
   const delivery = createDelivery(config, stores.database);
+  const alerts = new AlertService(market, stores.alerts, {
+    whatsapp: delivery.whatsapp,
+    webhook: delivery.webhook,
+  });
+  const alertEngine = new AlertEngine({ market, store: stores.alerts });
+  alerts.attachEngine(alertEngine);
   const backtest = new BacktestService(market, stores.backtests);
   return {
     config,
@@ -43,16 +50,15 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     portfolio: new PortfolioService(market, stores.portfolios),
     risk: new RiskService(analysis),
     audit,
-    alerts: new AlertService(market, stores.alerts, {
-      whatsapp: delivery.whatsapp,
-      webhook: delivery.webhook,
-    }),
+    alerts,
+    alertEngine,
     delivery,
     backtest,
     scanner,
     opportunities: new OpportunitiesService(scanner, analysis),
     version: VERSION,
     close: async () => {
+      alertEngine.stop();
       await delivery.stop();
       await scanner.close();
       await audit.flush();

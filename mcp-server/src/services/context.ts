@@ -8,6 +8,7 @@ import type { Stores } from '../store/index.js';
 import type { AnalysisService } from './analysis.js';
 import type { AlertService } from './alerts/alert-service.js';
 import type { Delivery } from './alerts/delivery.js';
+import type { AlertEngine } from './alerts/engine.js';
 import type { AuditRecorder } from './audit.js';
 import type { BacktestService } from './backtest.js';
 import type { OpportunitiesService } from './opportunities.js';
@@ -26,6 +27,8 @@ export interface AppContext {
   alerts: AlertService;
   /** Alert message delivery; the HTTP server and `crypto-mcp worker` start it. */
   delivery: Delivery;
+  /** Evaluates active alerts on new candles and ticks; the HTTP server and the worker start it. */
+  alertEngine: AlertEngine;
   backtest: BacktestService;
   scanner: ScannerService;
   opportunities: OpportunitiesService;

@@ -132,6 +132,17 @@ export class SqlAlertStore implements AlertStore {
     return rows.length > 0;
   }
 
+  /** An active alert whose expiry passed: no longer evaluated, shown as expired. */
+  async markExpired(id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.db.query(
+      `update alerts set status = 'expired', updated_at = now()
+        where id = $1::uuid and status = 'active' returning id`,
+      [id],
+    );
+    return rows.length > 0;
+  }
+
   async list(owner: string): Promise<AlertDefinition[]> {
     const rows = await this.db.query<AlertRow>(
       `select ${COLUMNS} from alerts where owner = $1 and status <> 'deleted' order by created_at desc, id`,

@@ -258,4 +258,6 @@ export interface AlertStore {
   ): Promise<{ firing_id: string; outbox_id: string; created: boolean }>;
   /** Newest first, at most `limit` (1..500); empty when the alert is not the owner's. */
   history(owner: string, alertId: string, limit: number): Promise<AlertHistoryEntry[]>;
+  /** Marks an active alert whose expiry passed as expired (the engine calls it). */
+  markExpired(id: string): Promise<boolean>;
 }

@@ -3,10 +3,15 @@
  * when its account, token and sender are set) and a signed webhook sender (when a signing secret is set).
  * A channel that is not configured is simply absent: alerts on it cannot be created (the service says
  * why), and the dispatcher leaves nothing half-sent.
+ *
+ * With Redis the outbox runs through a BullMQ queue (job id = outbox id, so a row is one job however often
+ * it is enqueued), which spreads sends over every worker process; without it an in-process loop claims
+ * rows directly. Either way the database claim decides who sends a row, so no row is sent twice.
  */
 import type { Config } from '../../config.js';
 import type { SqlDatabase } from '../../store/types.js';
-import { Dispatcher } from './dispatcher.js';
+import { log } from '../../logger.js';
+import { BullOutboxQueue, Dispatcher } from './dispatcher.js';
 import { TwilioSender } from './twilio-sender.js';
 import { WebhookSender } from './webhook-sender.js';
 
@@ -28,7 +33,12 @@ type DeliveryConfig = Pick<
   | 'PUBLIC_BASE_URL'
   | 'WEBHOOK_SIGNING_SECRET'
   | 'ALERT_WEBHOOK_ALLOW_PRIVATE'
+  | 'REDIS_URL'
+  | 'REDIS_KEY_PREFIX'
 >;
+
+/** How often due rows are enqueued to BullMQ (firings also wake it through the database). */
+const ENQUEUE_EVERY_MS = 1_000;
 
 export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Delivery {
   const whatsapp =
@@ -52,11 +62,53 @@ export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Deliver
     db,
     senders: { ...(whatsapp && { whatsapp }), ...(webhook && { webhook }) },
   });
+  if (!config.REDIS_URL) {
+    return {
+      whatsapp: whatsapp !== undefined,
+      webhook: webhook !== undefined,
+      dispatcher,
+      start: () => dispatcher.start(),
+      stop: () => dispatcher.stop(),
+    };
+  }
+  const redisUrl = config.REDIS_URL;
+  let queue: BullOutboxQueue | null = null;
+  let timer: NodeJS.Timeout | null = null;
   return {
     whatsapp: whatsapp !== undefined,
     webhook: webhook !== undefined,
     dispatcher,
-    start: () => dispatcher.start(),
-    stop: () => dispatcher.stop(),
+    start() {
+      queue = new BullOutboxQueue({
+        dispatcher,
+        db,
+        connection: redisConnection(redisUrl),
+        prefix: `${config.REDIS_KEY_PREFIX}bull`,
+      });
+      queue.startWorker();
+      const q = queue;
+      timer = setInterval(() => {
+        q.enqueueDue().catch((error: unknown) => log.warn('outbox enqueue failed', { error }));
+      }, ENQUEUE_EVERY_MS);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await queue?.close();
+    },
+  };
+}
+
+/** BullMQ connection options from a redis:// URL (BullMQ needs maxRetriesPerRequest null on its workers). */
+function redisConnection(url: string) {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    ...(u.username && { username: decodeURIComponent(u.username) }),
+    ...(u.password && { password: decodeURIComponent(u.password) }),
+    db: Number(u.pathname.slice(1) || 0),
+    ...(u.protocol === 'rediss:' && { tls: {} }),
+    maxRetriesPerRequest: null,
   };
 }
