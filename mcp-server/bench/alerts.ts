@@ -8,7 +8,13 @@
 import { sliceCandles, type Candles } from '../src/core/candles.js';
 import { CandleAlertIndex, PriceAlertIndex, parseAlertExpression } from '../src/core/alerts/index.js';
 import { loadCandlesCsv } from '../test/helpers/csv.js';
-import { benchDataPath, fmt, time } from './harness.js';
+import { benchDataPath, fmt, summarize, time } from './harness.js';
+import { MarketData } from '../src/market/market-data.js';
+import { AlertEngine } from '../src/services/alerts/engine.js';
+import type { AlertFeed } from '../src/services/alerts/feed.js';
+import { SqlAlertStore } from '../src/store/alert-store.js';
+import { PgDatabase } from '../src/store/pg-database.js';
+import { isolatedPostgresUrl } from '../test/helpers/postgres.js';
 
 const CANDLE_TARGET_MS = 5;
 const TICK_TARGET = 100_000;
@@ -134,7 +140,59 @@ function tickBench(): void {
   );
 }
 
+/**
+ * Tick to outbox: the engine's whole path for a tick that fires (price index, firing policy, message,
+ * the firing and its outbox row written in one Postgres transaction) with 1,000 once-only price alerts;
+ * each tick crosses exactly one level. Target: p99 under 10 ms.
+ */
+async function tickToOutboxBench(): Promise<void> {
+  const { url, drop } = await isolatedPostgresUrl();
+  const db = new PgDatabase({ connectionString: url });
+  try {
+    const store = new SqlAlertStore(db);
+    const levels = Array.from({ length: 1000 }, (_, i) => 50_000 + i * 10);
+    for (const level of levels) {
+      await store.create('bench', {
+        symbol: 'BTC/USDT',
+        exchange: 'binance',
+        timeframe: '1h',
+        condition: { kind: 'price', op: 'crosses_above', level },
+        expression: null,
+        channel: { type: 'webhook', url: 'https://example.com/hook' },
+        template: null,
+        repeat: { mode: 'once' },
+        expires_at: null,
+        quiet_hours: null,
+      });
+    }
+    const feed: AlertFeed = { subscribe: () => undefined, stop: () => undefined };
+    const engine = new AlertEngine({ market: new MarketData({ mode: 'offline' }), store, feed });
+    await engine.start();
+    const tick = (price: number, time: number) =>
+      engine.onTick({ exchange: 'binance', symbol: 'BTC/USDT', price, time });
+    let t = Date.now();
+    await tick(49_995, t);
+    const samples: number[] = [];
+    for (let i = 0; i < levels.length; i++) {
+      t += 1000;
+      const t0 = performance.now();
+      await tick(levels[i]! + 5, t);
+      samples.push(performance.now() - t0);
+    }
+    engine.stop();
+    const s = summarize('tick to outbox (fires one alert, Postgres commit)', samples.slice(100));
+    const fired = await db.query<{ n: number }>('select count(*)::int as n from outbox');
+    console.log(
+      `  ${s.name.padEnd(52)} p50 ${fmt(s.p50Ms).padStart(9)}  p99 ${fmt(s.p99Ms).padStart(9)}  (n=${s.iterations}, ${fired[0]!.n} outbox rows)   ${s.p99Ms <= 10 ? 'meets' : 'MISSES'} the 10 ms p99 target`,
+    );
+  } finally {
+    await db.close();
+    await drop();
+  }
+}
+
 export async function run(): Promise<void> {
   candleBench();
   tickBench();
+  await tickToOutboxBench();
 }
