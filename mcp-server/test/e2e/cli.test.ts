@@ -1,5 +1,6 @@
 /** `crypto-mcp` as a user runs it: the analyze command, and stdio's stdout carrying nothing but JSON-RPC. */
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI, testEnv } from '../helpers/server-process.js';
@@ -66,6 +67,38 @@ describe('crypto-mcp analyze', () => {
     );
     expect(code).toBe(2);
     expect(stderr).toMatch(/DATA_SOURCE/);
+  });
+});
+
+describe('crypto-mcp worker', () => {
+  it('exits 2 and names the settings when no delivery channel is configured', async () => {
+    const { code, stderr } = await run(process.execPath, [CLI, 'worker'], { env: testEnv() }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/TWILIO_ACCOUNT_SID.*WEBHOOK_SIGNING_SECRET/);
+  });
+
+  it('runs with a webhook secret until it is stopped', async () => {
+    const child = spawn(process.execPath, [CLI, 'worker'], {
+      env: testEnv({ WEBHOOK_SIGNING_SECRET: 'a-secret-of-32-characters-long!!' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no start line:\n${err}`)), 20_000);
+      child.stderr!.on('data', () => {
+        if (err.includes('alert delivery running')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
   });
 });
 

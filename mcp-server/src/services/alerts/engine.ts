@@ -10,8 +10,9 @@
  * creates nothing new (the policy skips firings not after `last_fired_at`, and the store ignores a
  * repeated (alert_id, at)). A firing the store could not record is retried before the next event.
  *
- * Portfolio conditions are not evaluated yet (TODO: a periodic drawdown / VaR check per portfolio); such
- * alerts are loaded and ignored.
+ * Portfolio conditions (issue 5) are evaluated by the optional `portfolio` evaluator (portfolio-alerts.ts)
+ * every `portfolioIntervalMs` after `start()`, and on demand with `evaluatePortfolios()`; their firings go
+ * through the same policy and recordFiring path. Without an evaluator such alerts are loaded and ignored.
  */
 import { CandleAlertIndex } from '../../core/alerts/evaluate.js';
 import { formatCondition } from '../../core/alerts/expression.js';
@@ -31,6 +32,7 @@ import {
   type TickSubscription,
 } from './feed.js';
 import { decideFiring, type SkipReason } from './firing-policy.js';
+import type { PortfolioAlertEvaluator } from './portfolio-alerts.js';
 
 /** The store, optionally able to mark an alert expired (status 'expired'). */
 export type EngineStore = Pick<AlertStore, 'listActive' | 'recordFiring'> & {
@@ -44,6 +46,11 @@ export interface AlertEngineOptions {
   feed?: AlertFeed;
   /** Clock in ms (expiry of loaded alerts). Default Date.now. */
   now?: () => number;
+  // --- portfolio alerts (issue 5) ---
+  /** Evaluates portfolio conditions; without it portfolio alerts are ignored. */
+  portfolio?: PortfolioAlertEvaluator;
+  /** How often `start()` evaluates portfolio alerts. Default 15 minutes. */
+  portfolioIntervalMs?: number;
 }
 
 export interface AlertEngineStats {
@@ -75,6 +82,11 @@ export class AlertEngine {
   private readonly priceIndexes = new Map<string, PriceAlertIndex>();
   private pending: { firing: AlertFiring; alert: AlertDefinition }[] = [];
   private running = false;
+  // --- portfolio alerts (issue 5) ---
+  private readonly portfolio: PortfolioAlertEvaluator | undefined;
+  private readonly portfolioIntervalMs: number;
+  private portfolioTimer: NodeJS.Timeout | null = null;
+  private portfolioRun: Promise<number> | null = null;
   readonly stats: AlertEngineStats = {
     recorded: 0,
     duplicates: 0,
@@ -87,6 +99,8 @@ export class AlertEngine {
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.feed = options.feed ?? new PollingFeed({ market: options.market });
+    this.portfolio = options.portfolio;
+    this.portfolioIntervalMs = options.portfolioIntervalMs ?? 15 * 60_000;
   }
 
   /** Number of alerts evaluated (candle or price). */
@@ -100,6 +114,39 @@ export class AlertEngine {
   async start(): Promise<void> {
     this.running = true;
     await this.reload();
+    // --- portfolio alerts (issue 5): now, then periodically; unref'd so it never keeps the process alive.
+    if (this.portfolio && !this.portfolioTimer) {
+      const tick = () => void this.evaluatePortfolios();
+      this.portfolioTimer = setInterval(tick, this.portfolioIntervalMs);
+      this.portfolioTimer.unref();
+      tick();
+    }
+  }
+
+  /**
+   * Evaluates the active portfolio alerts now (issue 5) and records what fires; returns the number of
+   * firings produced (before the policy). A call while a run is in flight joins it. Never throws.
+   */
+  evaluatePortfolios(): Promise<number> {
+    if (!this.portfolio) return Promise.resolve(0);
+    this.portfolioRun ??= (async () => {
+      try {
+        await this.retryPending();
+        const alerts = [...this.alerts.values()]
+          .map((e) => e.alert)
+          .filter((a) => a.condition.kind === 'portfolio');
+        if (alerts.length === 0) return 0;
+        const firings = await this.portfolio!.evaluate(alerts, this.now());
+        for (const f of firings) await this.handle(f);
+        return firings.length;
+      } catch (error) {
+        log.error('alert engine: portfolio evaluation failed', { error });
+        return 0;
+      } finally {
+        this.portfolioRun = null;
+      }
+    })();
+    return this.portfolioRun;
   }
 
   /** Re-read every active alert from the store (replaces the in-memory set). */
@@ -128,6 +175,8 @@ export class AlertEngine {
   stop(): void {
     this.running = false;
     this.feed.stop();
+    if (this.portfolioTimer) clearInterval(this.portfolioTimer); // portfolio alerts (issue 5)
+    this.portfolioTimer = null;
   }
 
   /** Evaluate a candle close (the feed's handler; public for tests and manual runs). */
@@ -250,7 +299,7 @@ export class AlertEngine {
       kind: 'none',
     };
     this.alerts.set(alert.id, entry);
-    if (alert.symbol === null) return; // portfolio alert: TODO, not evaluated yet
+    if (alert.symbol === null) return; // portfolio alert: evaluatePortfolios() (issue 5)
     try {
       const tfs = this.candleIndex(alert.exchange).add({
         id: alert.id,
