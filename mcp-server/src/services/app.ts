@@ -7,6 +7,7 @@ import { AnalysisService } from './analysis.js';
 import { AlertService } from './alerts/alert-service.js';
 import { createDelivery } from './alerts/delivery.js';
 import { AlertEngine } from './alerts/engine.js';
+import { PortfolioAlertEvaluator } from './alerts/portfolio-alerts.js';
 import { AuditRecorder } from './audit.js';
 import { BacktestService } from './backtest.js';
 import { OpportunitiesService } from './opportunities.js';
@@ -39,7 +40,12 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     whatsapp: delivery.whatsapp,
     webhook: delivery.webhook,
   });
-  const alertEngine = new AlertEngine({ market, store: stores.alerts });
+  const portfolio = new PortfolioService(market, stores.portfolios);
+  const alertEngine = new AlertEngine({
+    market,
+    store: stores.alerts,
+    portfolio: new PortfolioAlertEvaluator(portfolio),
+  });
   alerts.attachEngine(alertEngine);
   const backtest = new BacktestService(market, stores.backtests);
   return {
@@ -47,7 +53,7 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     market,
     stores,
     analysis,
-    portfolio: new PortfolioService(market, stores.portfolios),
+    portfolio,
     risk: new RiskService(analysis),
     audit,
     alerts,

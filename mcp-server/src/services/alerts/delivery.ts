@@ -12,6 +12,7 @@ import type { Config } from '../../config.js';
 import type { SqlDatabase } from '../../store/types.js';
 import { log } from '../../logger.js';
 import { BullOutboxQueue, Dispatcher } from './dispatcher.js';
+import { listenForOutbox } from './outbox-listener.js';
 import { TwilioSender } from './twilio-sender.js';
 import { WebhookSender } from './webhook-sender.js';
 
@@ -34,6 +35,7 @@ type DeliveryConfig = Pick<
   | 'WEBHOOK_SIGNING_SECRET'
   | 'ALERT_WEBHOOK_ALLOW_PRIVATE'
   | 'REDIS_URL'
+  | 'DATABASE_URL'
   | 'REDIS_KEY_PREFIX'
 >;
 
@@ -62,13 +64,25 @@ export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Deliver
     db,
     senders: { ...(whatsapp && { whatsapp }), ...(webhook && { webhook }) },
   });
+  // A firing wakes the dispatcher through Postgres NOTIFY at once; polling stays as the safety net (and is
+  // all there is on PGlite, which has no second connection to listen on).
+  let listener: { close(): Promise<void> } | null = null;
+  const listen = (onNotify: () => void) => {
+    void listenForOutbox(config.DATABASE_URL ?? null, onNotify).then((l) => (listener = l));
+  };
   if (!config.REDIS_URL) {
     return {
       whatsapp: whatsapp !== undefined,
       webhook: webhook !== undefined,
       dispatcher,
-      start: () => dispatcher.start(),
-      stop: () => dispatcher.stop(),
+      start() {
+        dispatcher.start();
+        listen(() => dispatcher.notify());
+      },
+      async stop() {
+        await listener?.close();
+        await dispatcher.stop();
+      },
     };
   }
   const redisUrl = config.REDIS_URL;
@@ -87,13 +101,16 @@ export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Deliver
       });
       queue.startWorker();
       const q = queue;
-      timer = setInterval(() => {
+      const enqueue = () => {
         q.enqueueDue().catch((error: unknown) => log.warn('outbox enqueue failed', { error }));
-      }, ENQUEUE_EVERY_MS);
+      };
+      timer = setInterval(enqueue, ENQUEUE_EVERY_MS);
       timer.unref();
+      listen(enqueue);
     },
     async stop() {
       if (timer) clearInterval(timer);
+      await listener?.close();
       await queue?.close();
     },
   };

@@ -106,7 +106,10 @@ export async function listenForOutbox(
         client = null;
         c.end().catch(() => undefined);
         if (!closed) {
-          log.warn('alert outbox listener: cannot listen, retrying', { reason: describe(err) });
+          // Only the first failure of an outage is a warning; the retries are debug noise.
+          (failures === 0 ? log.warn : log.debug)('alert outbox listener: cannot listen, retrying', {
+            reason: describe(err),
+          });
           scheduleReconnect();
         }
       }
@@ -116,12 +119,13 @@ export async function listenForOutbox(
       c.end().catch(() => undefined);
       return;
     }
+    const reconnected = everConnected || failures > 0;
     failures = 0;
-    if (everConnected) {
-      log.info('alert outbox listener: listening again');
-      call(); // rows recorded while it was away
-    }
     everConnected = true;
+    if (reconnected) {
+      log.info('alert outbox listener: listening');
+      call(); // rows recorded while it was not listening
+    }
   };
 
   await connect();
