@@ -101,6 +101,13 @@ const envSchema = z.object({
     .url()
     .optional()
     .describe('Public https URL of this server (behind nginx), for Twilio status callbacks'),
+  ALERT_FEED: z
+    .enum(['websocket', 'polling'])
+    .default('websocket')
+    .describe(
+      'websocket: ccxt watchers where the exchange has them, REST polling elsewhere; polling: REST only',
+    ),
+  EXCHANGE_WS_URL: z.url().optional().describe('Override of the exchange WebSocket URL (proxies, tests)'),
   ALERT_WEBHOOK_ALLOW_PRIVATE: z
     .enum(['true', 'false'])
     .default('false')

@@ -8,6 +8,7 @@ import { AlertService } from './alerts/alert-service.js';
 import { createDelivery } from './alerts/delivery.js';
 import { AlertEngine } from './alerts/engine.js';
 import { PortfolioAlertEvaluator } from './alerts/portfolio-alerts.js';
+import { WebSocketFeed } from './alerts/ws-feed.js';
 import { AuditRecorder } from './audit.js';
 import { BacktestService } from './backtest.js';
 import { OpportunitiesService } from './opportunities.js';
@@ -45,6 +46,17 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     market,
     store: stores.alerts,
     portfolio: new PortfolioAlertEvaluator(portfolio),
+    // Live data streams through ccxt's watchers (polling where an exchange has none); the offline
+    // snapshot never changes, so polling it is all there is to do.
+    ...(config.ALERT_FEED === 'websocket' &&
+      config.DATA_SOURCE !== 'offline' && {
+        feed: new WebSocketFeed({
+          market,
+          exchangeId: market.defaultExchange,
+          ...(config.EXCHANGE_WS_URL && { wsUrl: config.EXCHANGE_WS_URL }),
+          ...(config.EXCHANGE_API_URL && { restBaseUrl: config.EXCHANGE_API_URL }),
+        }),
+      }),
   });
   alerts.attachEngine(alertEngine);
   const backtest = new BacktestService(market, stores.backtests);

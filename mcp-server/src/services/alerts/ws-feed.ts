@@ -38,7 +38,6 @@ import {
   type FeedHandlers,
   type FeedMarket,
   type FeedSubscription,
-  type TickSubscription,
 } from './feed.js';
 
 export interface WebSocketFeedOptions {
@@ -318,7 +317,7 @@ export class WebSocketFeed implements AlertFeed {
         client = null;
       }
     }
-    if (!this.stopped || client === null) this.clients.set(exchange, client);
+    this.clients.set(exchange, client);
     return client;
   }
 
