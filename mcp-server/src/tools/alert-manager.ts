@@ -37,7 +37,8 @@ export const alertManagerInput = z.object({
     .optional()
     .describe(
       'When to alert, e.g. "close(4h) > 70000", "rsi(14, 1h) < 30 or price > 80000", ' +
-        '"cross_above(ema(20), ema(50))", "choch_bullish(4h)", "abs(move(24, 1h)) > 5%", or the original ' +
+        '"cross_above(ema(20), ema(50))", "choch_bullish(4h)", "abs(move(24, 1h)) > 5%", a volume surge ' +
+        '"volume_ratio(20, 1h) > 3", or the original ' +
         '"price > 50000" / "rsi < 30". Candle conditions are checked when a candle closes, price on ticks.',
     ),
   alert_type: z

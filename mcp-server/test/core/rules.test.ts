@@ -451,3 +451,25 @@ describe('ruleStrategySpecSchema', () => {
     ]);
   });
 });
+
+describe('volume_ratio', () => {
+  it('divides each volume by the mean of the previous n volumes, for volume surge alerts', async () => {
+    const { computeSeries: compute } = await import('../../src/core/rules/series.js');
+    const volume = Float64Array.from([10, 10, 10, 10, 40, 10, 0, 0, 0, 0, 5]);
+    const c = {
+      time: Float64Array.from(volume, (_, i) => i * 3_600_000),
+      open: new Float64Array(volume.length).fill(1),
+      high: new Float64Array(volume.length).fill(1),
+      low: new Float64Array(volume.length).fill(1),
+      close: new Float64Array(volume.length).fill(1),
+      volume,
+    };
+    const r = Array.from(compute(c, 'volume_ratio(4)'));
+    // Bar 4: 40 / mean(10, 10, 10, 10) = 4; bar 5: 10 / mean(10, 10, 10, 40) = 0.571...; bar 10: the previous
+    // four traded nothing, so there is no ratio.
+    expect(r.slice(0, 4).every(Number.isNaN)).toBe(true);
+    expect(r[4]).toBe(4);
+    expect(r[5]).toBeCloseTo(10 / 17.5, 12);
+    expect(r[10]).toBeNaN();
+  });
+});

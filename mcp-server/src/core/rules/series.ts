@@ -91,6 +91,7 @@ const DEFS: readonly SeriesDef[] = [
   { name: 'donchian_high', kind: 'indicator', params: [period('n', 20)] },
   { name: 'donchian_low', kind: 'indicator', params: [period('n', 20)] },
   { name: 'volume_sma', kind: 'indicator', params: [period('n', 20)] },
+  { name: 'volume_ratio', kind: 'indicator', params: [period('n', 20)] },
   ...[
     'bos_bullish',
     'bos_bearish',
@@ -242,6 +243,8 @@ function compute(c: Candles, ref: ParsedSeriesRef, cache: SeriesCache): Float64A
       return donchianLow(low, p[0]!);
     case 'volume_sma':
       return sma(volume, p[0]!);
+    case 'volume_ratio':
+      return volumeRatio(volume, p[0]!);
     case 'bos_bullish':
     case 'bos_bearish':
     case 'choch_bullish':
@@ -275,4 +278,23 @@ function compute(c: Candles, ref: ParsedSeriesRef, cache: SeriesCache): Float64A
     default:
       throw new Error(`series ${ref.name} has no implementation`);
   }
+}
+
+/**
+ * Volume over the average volume of the PREVIOUS n bars (the current bar excluded, so a surge is measured
+ * against what came before it): 3 means three times the usual volume. NaN while warming up or when the
+ * previous bars traded nothing.
+ */
+function volumeRatio(volume: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(volume.length).fill(NaN);
+  let sum = 0;
+  for (let i = 0; i < volume.length; i++) {
+    if (i >= n) {
+      const mean = sum / n;
+      if (mean > 0) out[i] = volume[i]! / mean;
+      sum -= volume[i - n]!;
+    }
+    sum += volume[i]!;
+  }
+  return out;
 }

@@ -7,7 +7,8 @@
  * parameters in parentheses (`ema(20)`, `sma(50)`, `rsi(14)`, `atr(14)`, `adx(14)`, `plus_di(14)`,
  * `minus_di(14)`, `macd(12,26,9)`, `macd_signal(12,26,9)`, `macd_hist(12,26,9)`, `bb_upper(20,2)`,
  * `bb_middle(20,2)`, `bb_lower(20,2)`, `stoch_k(14,3,3)`, `stoch_d(14,3,3)`, `obv`, `donchian_high(20)`,
- * `donchian_low(20)` (highest high / lowest low of the PREVIOUS n bars), `volume_sma(20)`), or an SMC
+ * `donchian_low(20)` (highest high / lowest low of the PREVIOUS n bars), `volume_sma(20)`, `volume_ratio(20)` (volume over the previous n bars' average: a surge is
+ * `volume_ratio(20) > 3`)), or an SMC
  * event flag, 1 on the bar it becomes known (`bos_bullish`, `bos_bearish`, `choch_bullish`,
  * `choch_bearish`, `sweep_buy_side`, `sweep_sell_side`), or an SMC state flag, 1 on a bar whose close is
  * inside a fresh zone: confirmed, not touched before that bar (so at most its first retest) and, for an
