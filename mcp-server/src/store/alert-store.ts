@@ -168,21 +168,49 @@ export class SqlAlertStore implements AlertStore {
     return this.setStatus(owner, id, 'active', ['paused', 'fired', 'expired']);
   }
 
+  /**
+   * Records a firing and its outbox message in one transaction, if the alert may still fire. The alert's
+   * row is locked first, so engines in several processes are serialised: the stored status, expiry,
+   * once/cooldown and channel decide, not an engine's in-memory copy (which another process may have
+   * paused, deleted or re-addressed). Idempotent on (alert_id, at); null when the alert may not fire.
+   */
   async recordFiring(
     firing: AlertFiring,
-    channel: AlertChannel,
+    _channel: AlertChannel,
     body: string,
-  ): Promise<{ firing_id: string; outbox_id: string; created: boolean }> {
+  ): Promise<{ firing_id: string; outbox_id: string; created: boolean } | null> {
     return this.db.transaction(async (tx) => {
+      const at = Math.trunc(firing.at);
+      const locked = await tx.query<{ channel: AlertChannel; eligible: boolean }>(
+        `select channel,
+                status = 'active'
+                and (expires_at is null or expires_at > to_timestamp($2::bigint / 1000.0))
+                and (last_fired_at is null
+                     or (repeat->>'mode' = 'repeat'
+                         and last_fired_at + make_interval(secs => (repeat->>'cooldown_s')::double precision)
+                             <= to_timestamp($2::bigint / 1000.0))
+                     or (repeat->>'mode' = 'once' and last_fired_at < to_timestamp($2::bigint / 1000.0)))
+                  as eligible
+           from alerts where id = $1::uuid
+           for update`,
+        [firing.alert_id, at],
+      );
+      const prior = await tx.query<{ firing_id: string; outbox_id: string }>(
+        `select f.id as firing_id, o.id as outbox_id
+           from alert_firings f join outbox o on o.firing_id = f.id
+          where f.alert_id = $1::uuid and f.at = $2::bigint`,
+        [firing.alert_id, at],
+      );
+      if (prior[0]) return { ...prior[0], created: false };
+      if (!locked[0]?.eligible) return null;
+      const channel = locked[0].channel;
       const inserted = await tx.query<{ id: string }>(
         `insert into alert_firings (alert_id, at, "values", message)
          values ($1::uuid, $2::bigint, $3::jsonb, $4)
-         on conflict (alert_id, at) do nothing
          returning id`,
-        [firing.alert_id, Math.trunc(firing.at), JSON.stringify(firing.values), firing.message],
+        [firing.alert_id, at, JSON.stringify(firing.values), firing.message],
       );
-      if (!inserted[0]) return { ...(await existing(tx, firing)), created: false };
-      const firingId = inserted[0].id;
+      const firingId = inserted[0]!.id;
       const outbox = await tx.query<{ id: string }>(
         `insert into outbox (firing_id, channel, recipient, body) values ($1::uuid, $2::jsonb, $3, $4) returning id`,
         [firingId, JSON.stringify(channel), recipientOf(channel), body],
@@ -190,9 +218,9 @@ export class SqlAlertStore implements AlertStore {
       await tx.query(
         `update alerts
             set last_fired_at = to_timestamp($2::bigint / 1000.0), updated_at = now(),
-                status = case when repeat->>'mode' = 'once' and status = 'active' then 'fired' else status end
+                status = case when repeat->>'mode' = 'once' then 'fired' else status end
           where id = $1::uuid`,
-        [firing.alert_id, Math.trunc(firing.at)],
+        [firing.alert_id, at],
       );
       // Wakes dispatchers that LISTEN (Postgres); harmless elsewhere.
       await tx.query(`select pg_notify('alert_outbox', $1)`, [outbox[0]!.id]);
@@ -265,19 +293,6 @@ export class SqlAlertStore implements AlertStore {
     if (rows[0]) return toAlert(rows[0]);
     return this.get(owner, id); // unchanged (already in that state) or not the owner's: null
   }
-}
-
-async function existing(
-  tx: SqlClient,
-  firing: AlertFiring,
-): Promise<{ firing_id: string; outbox_id: string }> {
-  const rows = await tx.query<{ firing_id: string; outbox_id: string }>(
-    `select f.id as firing_id, o.id as outbox_id
-       from alert_firings f join outbox o on o.firing_id = f.id
-      where f.alert_id = $1::uuid and f.at = $2::bigint`,
-    [firing.alert_id, Math.trunc(firing.at)],
-  );
-  return rows[0]!;
 }
 
 function toAlert(r: AlertRow): AlertDefinition {

@@ -248,14 +248,16 @@ export interface AlertStore {
   /** Alerts the engine evaluates: status 'active', optionally for one symbol (all owners). */
   listActive(symbol?: string): Promise<import('../core/alerts/types.js').AlertDefinition[]>;
   /**
-   * Stores the firing and its outbox message in one transaction. Idempotent on (alert_id, at): a repeated
-   * call inserts nothing and returns the existing ids with `created: false`.
+   * Stores the firing and its outbox message in one transaction, if the stored alert may still fire
+   * (active, not expired, once not yet fired, cooldown passed; decided under a row lock, so several engines
+   * never both fire it), sent to the alert's stored channel. Idempotent on (alert_id, at): a repeated call
+   * inserts nothing and returns the existing ids with `created: false`. null when the alert may not fire.
    */
   recordFiring(
     firing: import('../core/alerts/types.js').AlertFiring,
     channel: import('../core/alerts/types.js').AlertChannel,
     body: string,
-  ): Promise<{ firing_id: string; outbox_id: string; created: boolean }>;
+  ): Promise<{ firing_id: string; outbox_id: string; created: boolean } | null>;
   /** Newest first, at most `limit` (1..500); empty when the alert is not the owner's. */
   history(owner: string, alertId: string, limit: number): Promise<AlertHistoryEntry[]>;
   /** Marks an active alert whose expiry passed as expired (the engine calls it). */

@@ -86,7 +86,7 @@ async function fireMany(count: number, to: string): Promise<{ id: string; body: 
       { type: 'whatsapp', to },
       body,
     );
-    out.push({ id: r.outbox_id, body });
+    out.push({ id: r!.outbox_id, body });
   }
   return out;
 }

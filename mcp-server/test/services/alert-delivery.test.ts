@@ -78,7 +78,7 @@ async function fire(channel: AlertChannel, body = `alert ${randomUUID()}`) {
     channel,
     body,
   );
-  return { alert, outboxId: r.outbox_id, body };
+  return { alert, outboxId: r!.outbox_id, body };
 }
 
 async function row(id: string) {

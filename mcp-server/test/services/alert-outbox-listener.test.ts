@@ -83,8 +83,8 @@ async function fire(at: number): Promise<string> {
     channel,
     'm',
   );
-  expect(r.created).toBe(true);
-  return r.outbox_id;
+  expect(r!.created).toBe(true);
+  return r!.outbox_id;
 }
 
 async function adminQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {

@@ -129,7 +129,7 @@ describe('portfolio alerts', () => {
     const again = await evaluator.evaluate([(await alerts.get(OWNER, alert.id))!], Date.now());
     expect(again).toHaveLength(1);
     expect(again[0]!.at).toBe(h!.at);
-    expect((await alerts.recordFiring(again[0]!, channel, again[0]!.message)).created).toBe(false);
+    expect((await alerts.recordFiring(again[0]!, channel, again[0]!.message))!.created).toBe(false);
     await alerts.delete(OWNER, alert.id);
   });
 

@@ -75,7 +75,7 @@ describe.each(SQL_BACKENDS)('SqlAlertStore on $backend', ({ open }) => {
       values: { price: 70250.5 },
       message: 'BTC above 70000',
     };
-    const first = await store.recordFiring(firing, channel, 'BTC/USDT above 70000: 70250.5');
+    const first = (await store.recordFiring(firing, channel, 'BTC/USDT above 70000: 70250.5'))!;
     expect(first.created).toBe(true);
     const again = await store.recordFiring(firing, channel, 'different body');
     expect(again).toEqual({ firing_id: first.firing_id, outbox_id: first.outbox_id, created: false });
@@ -104,17 +104,18 @@ describe.each(SQL_BACKENDS)('SqlAlertStore on $backend', ({ open }) => {
     const a = await store.create('alice', newAlert({ repeat: { mode: 'repeat', cooldown_s: 60 } }));
     const firing = { alert_id: a.id, at: 1_700_000_360_000, values: { price: 1 }, message: 'm' };
     const results = await Promise.all([1, 2, 3, 4].map(() => store.recordFiring(firing, channel, 'b')));
-    expect(results.filter((r) => r.created)).toHaveLength(1);
-    expect(new Set(results.map((r) => r.outbox_id)).size).toBe(1);
+    expect(results.filter((r) => r!.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r!.outbox_id)).size).toBe(1);
     expect((await store.get('alice', a.id))!.status).toBe('active');
   });
 
   it('is atomic: a failing outbox insert leaves no firing behind', async () => {
     const a = await store.create('alice', newAlert());
     const firing = { alert_id: a.id, at: 5, values: {}, message: 'm' };
-    // recipient is NOT NULL: a channel without `to` makes the outbox insert fail inside the transaction.
+    // body is NOT NULL: a missing body makes the outbox insert fail inside the transaction, after the
+    // firing's insert (the channel comes from the stored alert, so it cannot be made to fail here).
     await expect(
-      store.recordFiring(firing, { type: 'whatsapp' } as unknown as AlertChannel, 'b'),
+      store.recordFiring(firing, { type: 'whatsapp', to: '+4915100000009' }, null as unknown as string),
     ).rejects.toThrow();
     const rows = await db.query('select 1 from alert_firings where alert_id = $1', [a.id]);
     expect(rows).toHaveLength(0);

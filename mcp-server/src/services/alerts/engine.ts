@@ -51,6 +51,8 @@ export interface AlertEngineOptions {
   portfolio?: PortfolioAlertEvaluator;
   /** How often `start()` evaluates portfolio alerts. Default 15 minutes. */
   portfolioIntervalMs?: number;
+  /** How often the active alerts are re-read from the store (changes from other processes). Default 60 s; 0: never. */
+  reloadEveryMs?: number;
 }
 
 export interface AlertEngineStats {
@@ -58,6 +60,8 @@ export interface AlertEngineStats {
   recorded: number;
   /** recordFiring calls that found the firing already stored. */
   duplicates: number;
+  /** Firings the store refused: another process paused, deleted, fired or cooled the alert first. */
+  refused: number;
   skipped: Record<SkipReason, number>;
   expired: number;
   /** Store errors (the firing is retried). */
@@ -90,6 +94,7 @@ export class AlertEngine {
   readonly stats: AlertEngineStats = {
     recorded: 0,
     duplicates: 0,
+    refused: 0,
     skipped: { not_active: 0, quiet_hours: 0, cooldown: 0, stale: 0 },
     expired: 0,
     errors: 0,
@@ -101,6 +106,24 @@ export class AlertEngine {
     this.feed = options.feed ?? new PollingFeed({ market: options.market });
     this.portfolio = options.portfolio;
     this.portfolioIntervalMs = options.portfolioIntervalMs ?? 15 * 60_000;
+    this.reloadEveryMs = options.reloadEveryMs ?? 60_000;
+  }
+
+  private readonly reloadEveryMs: number;
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Re-reads the alerts soon (debounced): a refused firing means another process changed an alert this
+   * engine still holds (paused, deleted, re-addressed, or fired it first).
+   */
+  private refresh(_id: string): void {
+    if (this.refreshTimer || !this.running) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.reload().catch((error: unknown) => log.warn('alert engine: reload failed', { error }));
+    }, 1_000);
+    this.refreshTimer.unref();
   }
 
   /** Number of alerts evaluated (candle or price). */
@@ -114,6 +137,14 @@ export class AlertEngine {
   async start(): Promise<void> {
     this.running = true;
     await this.reload();
+    // Alerts created or changed through another process (replicas, workers) arrive within a minute; the
+    // store's checks at firing time keep a stale copy from ever firing what may no longer fire.
+    if (!this.reloadTimer && this.reloadEveryMs > 0) {
+      this.reloadTimer = setInterval(() => {
+        this.reload().catch((error: unknown) => log.warn('alert engine: reload failed', { error }));
+      }, this.reloadEveryMs);
+      this.reloadTimer.unref();
+    }
     // --- portfolio alerts (issue 5): now, then periodically; unref'd so it never keeps the process alive.
     if (this.portfolio && !this.portfolioTimer) {
       const tick = () => void this.evaluatePortfolios();
@@ -175,6 +206,10 @@ export class AlertEngine {
   stop(): void {
     this.running = false;
     this.feed.stop();
+    if (this.reloadTimer) clearInterval(this.reloadTimer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.reloadTimer = null;
+    this.refreshTimer = null;
     if (this.portfolioTimer) clearInterval(this.portfolioTimer); // portfolio alerts (issue 5)
     this.portfolioTimer = null;
   }
@@ -249,7 +284,11 @@ export class AlertEngine {
   private async record(firing: AlertFiring, alert: AlertDefinition): Promise<void> {
     try {
       const r = await this.store.recordFiring(firing, alert.channel, firing.message);
-      if (r.created) this.stats.recorded++;
+      if (r === null) {
+        // The stored alert decides: another process changed it since this engine loaded it.
+        this.stats.refused++;
+        void this.refresh(alert.id);
+      } else if (r.created) this.stats.recorded++;
       else this.stats.duplicates++;
     } catch (e) {
       this.stats.errors++;
