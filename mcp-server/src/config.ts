@@ -89,7 +89,7 @@ const envSchema = z.object({
   ),
   TWILIO_AUTH_TOKEN: optionalString(/^\S{16,}$/, 'the Twilio auth token (at least 16 characters)'),
   TWILIO_WHATSAPP_FROM: optionalString(
-    /^(whatsapp:)?\+[1-9]\d{6,14}$/,
+    /^(whatsapp:)?\+[1-9]\d{7,14}$/,
     'the WhatsApp sender in E.164, e.g. +14155238886 or whatsapp:+14155238886',
   ),
   TWILIO_TEMPLATE_SID: optionalString(

@@ -75,7 +75,7 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
     if (!signed(req, deps.authToken)) return refuse(res);
     const body = req.body as Record<string, string>;
     const phone = (body.From ?? '').replace(/^whatsapp:/, '');
-    if (!/^\+[1-9]\d{6,14}$/.test(phone))
+    if (!/^\+[1-9]\d{7,14}$/.test(phone))
       return res.status(400).json({ error: 'From must be an E.164 number' });
     const keyword = (body.Body ?? '').trim().toUpperCase();
     const at = new Date(now());

@@ -12,7 +12,6 @@ import type {
   AlertStore,
   NewAlert,
   OutboxStatus,
-  SqlClient,
   SqlDatabase,
 } from './types.js';
 

@@ -47,7 +47,7 @@ export const alertManagerInput = z.object({
     .describe("The original tool's category (informative; news is not available)"),
   phone_number: z
     .string()
-    .regex(/^\+[1-9]\d{6,14}$/, 'phone_number must be E.164: + and country code, e.g. +4915112345678')
+    .regex(/^\+[1-9]\d{7,14}$/, 'phone_number must be E.164: + and country code, e.g. +4915112345678')
     .optional()
     .describe('WhatsApp recipient in E.164'),
   webhook_url: z

@@ -127,6 +127,14 @@ describe('alert_manager over MCP', () => {
       phone_number: '015112345678',
     });
     expect(phone.text).toMatch(/E\.164/);
+    const huge = await client.call('alert_manager', {
+      action: 'create',
+      symbol: 'BTCUSDT',
+      condition: 'price > 1e309',
+      phone_number: PHONE,
+    });
+    expect(huge.isError).toBe(true);
+    expect(huge.text).toMatch(/condition\.level/);
     const nowhere = await client.call('alert_manager', {
       action: 'create',
       symbol: 'BTCUSDT',

@@ -272,14 +272,17 @@ export function parseCondition(
   timeframe: string,
 ): AlertCondition {
   if (typeof condition === 'string') {
+    let parsed: AlertCondition;
     try {
-      return parseAlertExpression(condition, { timeframe });
+      parsed = parseAlertExpression(condition, { timeframe });
     } catch (err) {
       if (!(err instanceof AlertExpressionError)) throw err;
       throw new AppError('INVALID_ARGUMENT', `condition ${err.message}\n${err.caret}`, {
         position: err.position,
       });
     }
+    // The same checks as JSON conditions (e.g. a number too large to be finite, 1e309).
+    condition = parsed as unknown as Record<string, unknown>;
   }
   const parsed = alertConditionSchema.safeParse(condition);
   if (!parsed.success) {

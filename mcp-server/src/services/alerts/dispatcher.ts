@@ -26,6 +26,7 @@ import {
   markFinal,
   markRetry,
   markSent,
+  renewLease,
   type ChannelSender,
   type OutboxMessage,
 } from './outbox.js';
@@ -117,6 +118,10 @@ export class Dispatcher {
         }
       }
       await this.options.beforeSend?.(msg);
+      if (!(await renewLease(db, msg))) {
+        log.warn('alert message lease lost before sending; another dispatcher has it', { outbox: msg.id });
+        return 'lost';
+      }
       const outcome = await sender.send(msg);
       let ok: boolean;
       let result: ProcessResult;
@@ -240,6 +245,8 @@ export class BullOutboxQueue {
       connection: options.connection,
       ...(options.prefix ? { prefix: options.prefix } : {}),
     });
+    // Without a listener a Redis outage prints raw connection traces; the outbox keeps the rows meanwhile.
+    this.queue.on('error', (err) => log.warn('alert outbox queue error', { error: describe(err) }));
   }
 
   async enqueueDue(limit = 100): Promise<number> {

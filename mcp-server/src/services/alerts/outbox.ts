@@ -156,6 +156,19 @@ export async function dueIds(db: SqlDatabase, limit: number, leaseMs: number): P
 const FENCE = `where id = $1::uuid and status = 'sending' and attempts = $2::int`;
 
 /** Marks the attempt's outcome; false when the row was taken over meanwhile (the mark is dropped). */
+/**
+ * Renews this attempt's lease just before the provider is called, if the row is still ours. Rows of one
+ * recipient are sent one after another, so a late row of a batch could otherwise outlive its lease while
+ * it waits, be reclaimed by another dispatcher, and be sent by both.
+ */
+export async function renewLease(db: SqlClient, msg: OutboxMessage): Promise<boolean> {
+  const rows = await db.query(
+    `update outbox set sending_started_at = now(), updated_at = now() ${FENCE} returning id`,
+    [msg.id, msg.attempts],
+  );
+  return rows.length > 0;
+}
+
 export async function markSent(
   db: SqlClient,
   msg: OutboxMessage,

@@ -191,8 +191,8 @@ export class TwilioSender implements ChannelSender {
    * 1. a status callback already reported a SID for `?outbox=<id>` (message_status.outbox_id);
    * 2. Twilio's message log: the newest 50 messages from our sender to the recipient, created since the
    *    outbox row (minus 2 minutes of clock skew), whose body is exactly the free-form text, or the
-   *    rendered template (`template.render`). Without `render`, any message to that recipient in that
-   *    span counts as ours: at most once is preferred to a duplicate.
+   *    rendered template (`template.render`), and which no other outbox row owns. Without `render`, a
+   *    single unowned message to that recipient in that span counts as ours.
    * Listing is by To/From, not DateSent (a queued message has no DateSent yet).
    */
   async findSent(msg: OutboxMessage): Promise<{ providerId: string | null } | undefined> {
@@ -206,11 +206,24 @@ export class TwilioSender implements ChannelSender {
     const template = this.options.template;
     if (template?.render) texts.add(template.render(this.templateVariables(msg)));
     const messages = await this.client.messages.list({ to: `whatsapp:${phone}`, from: this.from, limit: 50 });
-    for (const m of messages) {
-      if (m.direction && !m.direction.startsWith('outbound')) continue;
-      if (m.dateCreated && m.dateCreated.getTime() < since) continue;
-      if (texts.has(m.body) || (template && !template.render)) return { providerId: m.sid };
-    }
+    // A message another outbox row already owns is never credited to this one: identical texts (a
+    // repeating alert) or a template whose text is unknown would otherwise mark this row sent with the
+    // other row's message, and this message would be lost.
+    const taken = await claimedProviderIds(
+      this.db,
+      messages.map((m) => m.sid),
+      msg.id,
+    );
+    const candidates = messages.filter(
+      (m) =>
+        !(m.direction && !m.direction.startsWith('outbound')) &&
+        !(m.dateCreated && m.dateCreated.getTime() < since) &&
+        !taken.has(m.sid),
+    );
+    const exact = candidates.find((m) => texts.has(m.body));
+    if (exact) return { providerId: exact.sid };
+    // A template without `render` cannot be matched by text: only a single unowned candidate counts.
+    if (template && !template.render && candidates.length === 1) return { providerId: candidates[0]!.sid };
     return undefined;
   }
 
@@ -261,4 +274,17 @@ export function classify(err: unknown): SendOutcome {
     code,
   );
   return { kind: 'retry', error: `${code}: ${message}`, uncertain: !nothingSent };
+}
+
+/** Which of `sids` other outbox rows already own (sent, or reported by a status callback). */
+async function claimedProviderIds(db: SqlDatabase, sids: string[], own: string): Promise<Set<string>> {
+  if (sids.length === 0) return new Set();
+  const rows = await db.query<{ sid: string }>(
+    `select provider_id as sid from outbox where provider_id = any($1::text[]) and id <> $2::uuid
+     union
+     select provider_id as sid from message_status
+      where provider_id = any($1::text[]) and outbox_id is not null and outbox_id <> $2::uuid`,
+    [sids, own],
+  );
+  return new Set(rows.map((r) => r.sid));
 }
