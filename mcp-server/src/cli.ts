@@ -64,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'http': {
       const { url, close } = await startHttpServer(ctx);
+      // Before the line that tells a supervisor we are up: a signal sent at once must find the handler.
+      onShutdown(() => close().then(() => ctx.close()));
       startDelivery(ctx);
       log.info('MCP Streamable HTTP server listening', {
         url,
@@ -73,15 +75,10 @@ async function main(argv: string[]): Promise<number> {
           ? 'bearer API key required'
           : 'open on loopback (set MCP_API_KEYS to require keys)',
       });
-      const stop = () =>
-        void close()
-          .then(() => ctx.close())
-          .finally(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
       return -1; // keep running
     }
     case 'worker': {
+      onShutdown(() => ctx.close());
       if (!startDelivery(ctx)) {
         process.stderr.write(
           'No delivery channel is configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM ' +
@@ -90,9 +87,6 @@ async function main(argv: string[]): Promise<number> {
         await ctx.close();
         return 2;
       }
-      const stop = () => void ctx.close().finally(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
       return -1;
     }
     case 'stdio':
@@ -140,6 +134,23 @@ function startDelivery(ctx: Awaited<ReturnType<typeof createAppContext>>): boole
   startEngine();
   log.info('alert delivery running', { whatsapp: ctx.delivery.whatsapp, webhook: ctx.delivery.webhook });
   return true;
+}
+
+/**
+ * Closes cleanly on SIGINT/SIGTERM, then exits 0. Registered before anything announces the process as
+ * ready: until a handler exists the kernel's default action kills the process at once, uncleanly.
+ */
+function onShutdown(close: () => Promise<void>): void {
+  let closing = false;
+  const stop = () => {
+    if (closing) return;
+    closing = true;
+    void close()
+      .catch((error: unknown) => log.error('shutdown failed', { error }))
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main(process.argv.slice(2)).then(

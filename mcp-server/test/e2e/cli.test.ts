@@ -97,8 +97,8 @@ describe('crypto-mcp worker', () => {
       });
     });
     child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code).toBe(0);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    expect({ code, signal }, err).toEqual({ code: 0, signal: null });
   });
 });
 
