@@ -73,6 +73,7 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
     app.use(
       twilioWebhooks({
         authToken: config.TWILIO_AUTH_TOKEN,
+        publicBaseUrl: config.PUBLIC_BASE_URL,
         recipients: new RecipientStore(db),
         statuses: providerStatuses(db),
       }),

@@ -14,6 +14,11 @@ import { log } from '../logger.js';
 
 export interface TwilioWebhookDeps {
   authToken: string;
+  /**
+   * The server's public base URL (PUBLIC_BASE_URL). When set, the signed URL is built from it, not from
+   * X-Forwarded-* headers, which any client can send; without it the headers are trusted (behind nginx).
+   */
+  publicBaseUrl?: string | undefined;
   /** WhatsApp opt-outs and the 24-hour window, keyed by E.164 number. */
   recipients: {
     optOut(phone: string, at: Date): Promise<unknown>;
@@ -51,7 +56,7 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
   router.use('/webhooks/twilio', express.urlencoded({ extended: false, limit: '64kb' }));
 
   router.post('/webhooks/twilio/status', async (req, res) => {
-    if (!signed(req, deps.authToken)) return refuse(res);
+    if (!signed(req, deps.authToken, deps.publicBaseUrl)) return refuse(res);
     const body = req.body as Record<string, string>;
     const sid = body.MessageSid ?? body.SmsSid;
     const status = body.MessageStatus ?? body.SmsStatus;
@@ -72,7 +77,7 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
   });
 
   router.post('/webhooks/twilio/inbound', async (req, res) => {
-    if (!signed(req, deps.authToken)) return refuse(res);
+    if (!signed(req, deps.authToken, deps.publicBaseUrl)) return refuse(res);
     const body = req.body as Record<string, string>;
     const phone = (body.From ?? '').replace(/^whatsapp:/, '');
     if (!/^\+[1-9]\d{7,14}$/.test(phone))
@@ -101,17 +106,19 @@ export function twilioWebhooks(deps: TwilioWebhookDeps): Router {
 }
 
 /** The public URL Twilio called, as it signed it. */
-export function publicUrl(req: Request): string {
+export function publicUrl(req: Request, publicBaseUrl?: string): string {
+  if (publicBaseUrl) return new URL(req.originalUrl, publicBaseUrl).href;
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.split(',')[0]?.trim();
   const proto = first(req.headers['x-forwarded-proto']) ?? req.protocol;
   const host = first(req.headers['x-forwarded-host']) ?? req.headers.host ?? '';
   return `${proto}://${host}${req.originalUrl}`;
 }
 
-function signed(req: Request, authToken: string): boolean {
+function signed(req: Request, authToken: string, publicBaseUrl?: string): boolean {
   const signature = req.headers['x-twilio-signature'];
   if (typeof signature !== 'string' || signature.length === 0) return false;
-  return twilio.validateRequest(authToken, signature, publicUrl(req), req.body as Record<string, string>);
+  const url = publicUrl(req, publicBaseUrl);
+  return twilio.validateRequest(authToken, signature, url, req.body as Record<string, string>);
 }
 
 function refuse(res: Response): void {

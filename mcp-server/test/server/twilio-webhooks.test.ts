@@ -110,6 +110,48 @@ describe('Twilio webhooks', () => {
     expect(direct.status).toBe(403);
   });
 
+  it('with PUBLIC_BASE_URL set, ignores forwarded headers a client could forge', async () => {
+    const app = express();
+    app.use(
+      twilioWebhooks({
+        authToken: TOKEN,
+        publicBaseUrl: 'https://alerts.example.com',
+        recipients: {
+          optOut: async () => undefined,
+          optIn: async () => undefined,
+          inbound: async () => undefined,
+        },
+        statuses: { record: async () => undefined },
+      }),
+    );
+    const s2 = await new Promise<Server>((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    try {
+      const local = `http://127.0.0.1:${(s2.address() as AddressInfo).port}/webhooks/twilio/inbound`;
+      const params = { From: `whatsapp:${PHONE}`, Body: 'HELP' };
+      const send = (signedFor: string, headers: Record<string, string> = {}) =>
+        fetch(local, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, signedFor, params),
+            ...headers,
+          },
+          body: new URLSearchParams(params).toString(),
+        });
+      expect((await send('https://alerts.example.com/webhooks/twilio/inbound')).status).toBe(200);
+      // A request signed for another host, with headers claiming that host, is refused.
+      const forged = await send('https://other.example.net/webhooks/twilio/inbound', {
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'other.example.net',
+      });
+      expect(forged.status).toBe(403);
+    } finally {
+      await new Promise<void>((r) => s2.close(() => r()));
+    }
+  });
+
   it('refuses unsigned, wrongly signed and tampered requests without changing anything', async () => {
     const params = { From: `whatsapp:${PHONE}`, Body: 'STOP' };
     expect((await post('/webhooks/twilio/inbound', params, { signature: '' })).status).toBe(403);
