@@ -188,6 +188,18 @@ describe('WhatsApp through the twilio SDK', () => {
     expect(stub.requests.some((q) => q.method === 'GET')).toBe(true);
   });
 
+  it('sends the approved template when Twilio says the window closed after all (63016)', async () => {
+    const to = phone();
+    await recipients.recordInbound(to);
+    stub.failNext(ERROR_63016);
+    const { outboxId } = await fire({ type: 'whatsapp', to });
+    const r = await settle(dispatcher(), outboxId);
+    expect(r).toMatchObject({ status: 'sent', attempts: 1 });
+    const [sent] = stub.sentTo(to);
+    expect(sent!.content_sid).toBe('HXabc123');
+    expect(stub.sentTo(to)).toHaveLength(1);
+  });
+
   it.each([
     ['63016', ERROR_63016],
     ['21211', ERROR_21211],
@@ -196,7 +208,8 @@ describe('WhatsApp through the twilio SDK', () => {
     await recipients.recordInbound(to);
     stub.failNext(failure);
     const { outboxId } = await fire({ type: 'whatsapp', to });
-    const r = await settle(dispatcher(), outboxId);
+    // Without a template there is nothing else to send for 63016.
+    const r = await settle(dispatcher(sender({ template: undefined })), outboxId);
     expect(r).toMatchObject({ status: 'failed', attempts: 1 });
     expect(r.last_error).toMatch(new RegExp(`^${code}: `));
     expect(r.last_error).not.toContain(to);

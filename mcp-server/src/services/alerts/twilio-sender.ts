@@ -175,6 +175,25 @@ export class TwilioSender implements ChannelSender {
     if (callback) params.statusCallback = callback;
 
     await this.bucket.take();
+    const outcome = await this.create(msg, params);
+    // The window can close between our check and Twilio's (63016 on free-form text): the approved
+    // template reaches the recipient anyway, so send that instead of failing.
+    if (params.body !== undefined && this.options.template && isOutsideWindow(outcome)) {
+      const { body: _text, ...rest } = params;
+      await this.bucket.take();
+      return this.create(msg, {
+        ...rest,
+        contentSid: this.options.template.contentSid,
+        contentVariables: JSON.stringify(this.templateVariables(msg)),
+      });
+    }
+    return outcome;
+  }
+
+  private async create(
+    msg: OutboxMessage,
+    params: Parameters<twilio.Twilio['messages']['create']>[0],
+  ): Promise<SendOutcome> {
     try {
       const message = await this.client.messages.create(params);
       return { kind: 'sent', providerId: message.sid };
@@ -287,4 +306,9 @@ async function claimedProviderIds(db: SqlDatabase, sids: string[], own: string):
     [sids, own],
   );
   return new Set(rows.map((r) => r.sid));
+}
+
+/** Twilio's 63016: free-form text outside the recipient's 24-hour window. */
+function isOutsideWindow(outcome: SendOutcome): boolean {
+  return outcome.kind === 'failed' && /^63016\b/.test(outcome.error);
 }
