@@ -14,7 +14,6 @@
  * engine re-evaluates it, which the store's idempotent `recordFiring` makes harmless.
  */
 import type { Candles } from '../../core/candles.js';
-import { log } from '../../logger.js';
 import type { CandleRequest, MarketData } from '../../market/market-data.js';
 import {
   TIMEFRAMES,
@@ -23,6 +22,7 @@ import {
   timeframeMs,
   type Timeframe,
 } from '../../market/timeframes.js';
+import { ErrorLog } from './error-log.js';
 
 /** What the feeds use of MarketData (a thin wrapper can count or fail calls). */
 export type FeedMarket = Pick<MarketData, 'getCandles' | 'getTickers'>;
@@ -93,30 +93,6 @@ interface Group {
 }
 
 const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
-
-/** Logs a failing key at most once per `everyMs`, with the number of failures left unlogged. */
-class ErrorLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-  constructor(
-    private readonly now: () => number,
-    private readonly everyMs = 60_000,
-  ) {}
-
-  report(key: string, msg: string, error: unknown): void {
-    const t = this.now();
-    const entry = this.last.get(key);
-    if (entry && t - entry.at < this.everyMs) {
-      entry.suppressed++;
-      return;
-    }
-    log.warn(msg, { key, error, suppressed: entry?.suppressed ?? 0 });
-    this.last.set(key, { at: t, suppressed: 0 });
-  }
-
-  ok(key: string): void {
-    this.last.delete(key);
-  }
-}
 
 function lastCloseOf(c: Candles, tf: Timeframe): number {
   const n = c.time.length;

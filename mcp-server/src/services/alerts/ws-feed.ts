@@ -39,6 +39,7 @@ import {
   type FeedMarket,
   type FeedSubscription,
 } from './feed.js';
+import { ErrorLog } from './error-log.js';
 
 export interface WebSocketFeedOptions {
   market: FeedMarket;
@@ -95,30 +96,6 @@ type ProClass = new (config: object) => Exchange;
 const proClassById = pro as unknown as Record<string, ProClass>;
 
 const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
-
-/** Logs a failing key at most once per `everyMs`, with the number of failures left unlogged. */
-class ErrorLog {
-  private readonly last = new Map<string, { at: number; suppressed: number }>();
-  constructor(
-    private readonly now: () => number,
-    private readonly everyMs = 60_000,
-  ) {}
-
-  report(key: string, msg: string, error: unknown, fields: Record<string, unknown> = {}): void {
-    const t = this.now();
-    const entry = this.last.get(key);
-    if (entry && t - entry.at < this.everyMs) {
-      entry.suppressed++;
-      return;
-    }
-    log.warn(msg, { key, ...fields, error, suppressed: entry?.suppressed ?? 0 });
-    this.last.set(key, { at: t, suppressed: 0 });
-  }
-
-  ok(key: string): void {
-    this.last.delete(key);
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
