@@ -62,16 +62,7 @@ export class MemoryCache implements CacheStore {
     if (hit) return hit.value;
     const pending = this.inflight.get(key) as Promise<T> | undefined;
     if (pending) return pending;
-    // Starting the loader in a `then` guarantees it is registered as in flight before it can settle.
-    const load = Promise.resolve()
-      .then(loader)
-      .then(async (value) => {
-        await this.set(key, value, typeof ttlMs === 'number' ? ttlMs : ttlMs(value));
-        return value;
-      })
-      .finally(() => this.inflight.delete(key));
-    this.inflight.set(key, load);
-    return load;
+    return startLoad(this.inflight, key, ttlMs, loader, (v, ms) => this.set(key, v, ms));
   }
 
   /** The live entry (wrapped, so a cached `undefined` still counts as a hit), refreshed as most recent. */
@@ -83,4 +74,28 @@ export class MemoryCache implements CacheStore {
     this.entries.set(key, entry);
     return { value: entry.value as T };
   }
+}
+
+/**
+ * Runs `loader` once for `key`, registered in `inflight` until it settles so concurrent callers share it,
+ * and stores the value with its TTL; a failed load is not stored. Shared by the in-process and Redis
+ * caches.
+ */
+export function startLoad<T>(
+  inflight: Map<string, Promise<unknown>>,
+  key: string,
+  ttlMs: Ttl<T>,
+  loader: () => Promise<T>,
+  store: (value: T, ttlMs: number) => Promise<void>,
+): Promise<T> {
+  // Starting the loader in a `then` guarantees it is registered as in flight before it can settle.
+  const load = Promise.resolve()
+    .then(loader)
+    .then(async (value) => {
+      await store(value, typeof ttlMs === 'number' ? ttlMs : ttlMs(value));
+      return value;
+    })
+    .finally(() => inflight.delete(key));
+  inflight.set(key, load);
+  return load;
 }

@@ -8,7 +8,7 @@
  * enforced by Redis (`SET ... PX`), so every replica sees an entry expire at the same moment.
  */
 import { log } from '../logger.js';
-import { MemoryCache, type CacheStore, type Ttl } from '../market/cache.js';
+import { MemoryCache, startLoad, type CacheStore, type Ttl } from '../market/cache.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { StoreHealth } from './types.js';
 import { decodeValue, encodeValue } from './value-codec.js';
@@ -93,16 +93,7 @@ export class RedisCache implements CacheStore {
     // Another caller may have started the load while this one waited for Redis.
     const started = this.inflight.get(key) as Promise<T> | undefined;
     if (started) return started;
-    // Starting the loader in a `then` guarantees it is registered as in flight before it can settle.
-    const load = Promise.resolve()
-      .then(loader)
-      .then(async (value) => {
-        await this.set(key, value, typeof ttlMs === 'number' ? ttlMs : ttlMs(value));
-        return value;
-      })
-      .finally(() => this.inflight.delete(key));
-    this.inflight.set(key, load);
-    return load;
+    return startLoad(this.inflight, key, ttlMs, loader, (v, ms) => this.set(key, v, ms));
   }
 
   health(): StoreHealth {
