@@ -92,7 +92,7 @@ interface Group {
   polling: Promise<void> | null;
 }
 
-const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
+export const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
 
 function lastCloseOf(c: Candles, tf: Timeframe): number {
   const n = c.time.length;
@@ -100,7 +100,7 @@ function lastCloseOf(c: Candles, tf: Timeframe): number {
 }
 
 /** Candle subscriptions grouped by (exchange, symbol), limits merged (max). */
-function groupSubscriptions(sub: FeedSubscription): Map<string, CandleSubscription[]> {
+export function groupSubscriptions(sub: FeedSubscription): Map<string, CandleSubscription[]> {
   const out = new Map<string, Map<Timeframe, CandleSubscription>>();
   for (const c of sub.candles) {
     const k = groupKey(c.exchange, c.symbol);

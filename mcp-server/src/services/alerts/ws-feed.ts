@@ -32,9 +32,10 @@ import {
   type Timeframe,
 } from '../../market/timeframes.js';
 import {
+  groupKey,
+  groupSubscriptions,
   PollingFeed,
   type AlertFeed,
-  type CandleSubscription,
   type FeedHandlers,
   type FeedMarket,
   type FeedSubscription,
@@ -94,8 +95,6 @@ interface TickWatch {
 
 type ProClass = new (config: object) => Exchange;
 const proClassById = pro as unknown as Record<string, ProClass>;
-
-const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -207,19 +206,10 @@ export class WebSocketFeed implements AlertFeed {
     const sub = this.subscription;
     const handlers = this.handlers;
     if (!handlers) return;
-    const bySymbol = new Map<string, Map<Timeframe, CandleSubscription>>();
-    for (const c of sub.candles) {
-      const k = groupKey(c.exchange, c.symbol);
-      let tfs = bySymbol.get(k);
-      if (!tfs) bySymbol.set(k, (tfs = new Map()));
-      const prev = tfs.get(c.timeframe);
-      if (!prev || prev.candles < c.candles) tfs.set(c.timeframe, c);
-    }
     const polled: FeedSubscription = { candles: [], ticks: [] };
 
     const wantedGroups = new Set<string>();
-    for (const [k, tfs] of bySymbol) {
-      const subs = [...tfs.values()];
+    for (const [k, subs] of groupSubscriptions(sub)) {
       const { exchange, symbol } = subs[0]!;
       const ws =
         !this.failedCandles.has(k) &&
@@ -231,7 +221,7 @@ export class WebSocketFeed implements AlertFeed {
       wantedGroups.add(k);
       let g = this.groups.get(k);
       if (!g) this.groups.set(k, (g = { exchange, symbol, frames: new Map() }));
-      for (const tf of [...g.frames.keys()]) if (!tfs.has(tf)) g.frames.delete(tf);
+      for (const tf of [...g.frames.keys()]) if (!subs.some((s) => s.timeframe === tf)) g.frames.delete(tf);
       for (const s of subs) {
         const f = g.frames.get(s.timeframe);
         if (!f) {
