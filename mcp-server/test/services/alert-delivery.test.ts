@@ -308,7 +308,16 @@ describe('webhooks', () => {
       for (const g of got) {
         expect(g.headers['x-signature']).toBe(sign('whsec', g.raw));
         expect(g.headers['x-idempotency-key']).toBe(outboxId);
-        expect(JSON.parse(g.raw)).toMatchObject({ outbox_id: outboxId, message: body });
+        expect(JSON.parse(g.raw)).toMatchObject({
+          outbox_id: outboxId,
+          message: body,
+          symbol: 'BTC/USDT',
+          exchange: 'binance',
+          timeframe: '1h',
+          condition: null,
+          values: { price: 2 },
+        });
+        expect(JSON.parse(g.raw).fired_at).toMatch(/^\d{4}-\d\d-\d\dT/);
       }
       const second = await fire({ type: 'webhook', url });
       const r2 = await settle(dispatcher(), second.outboxId);

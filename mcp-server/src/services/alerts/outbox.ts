@@ -20,6 +20,8 @@ export interface OutboxMessage {
   firing_id: string;
   alert_id: string;
   owner: string;
+  /** The alert's market and condition, so a receiver (an n8n workflow) can act on the firing. */
+  alert: { symbol: string | null; exchange: string; timeframe: string; expression: string | null };
   /** Firing time (ms). */
   at: number;
   values: Record<string, number>;
@@ -58,7 +60,8 @@ export interface ChannelSender {
 const SELECT_CLAIMED = `
   returning o.id, o.firing_id, o.channel, o.recipient, o.body, o.attempts, o.needs_check, o.created_at,
             c.prev as previous_status,
-            f.alert_id, f.at::text as at, f."values" as values, a.owner`;
+            f.alert_id, f.at::text as at, f."values" as values, a.owner,
+            a.symbol, a.exchange, a.timeframe, a.expression`;
 
 interface ClaimedRow extends Record<string, unknown> {
   id: string;
@@ -74,6 +77,10 @@ interface ClaimedRow extends Record<string, unknown> {
   at: string;
   values: Record<string, number>;
   owner: string;
+  symbol: string | null;
+  exchange: string;
+  timeframe: string;
+  expression: string | null;
 }
 
 /** Claims up to `limit` due rows (pending and due, or 'sending' past the lease) for this worker. */
@@ -129,6 +136,7 @@ async function claim(
     firing_id: r.firing_id,
     alert_id: r.alert_id,
     owner: r.owner,
+    alert: { symbol: r.symbol, exchange: r.exchange, timeframe: r.timeframe, expression: r.expression },
     at: Number(r.at),
     values: r.values,
     channel: r.channel,

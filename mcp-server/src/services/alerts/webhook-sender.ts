@@ -1,6 +1,8 @@
 /**
  * Alert webhooks: a JSON POST to the alert's URL, signed with `X-Signature: sha256=<hex HMAC-SHA256 of the
  * raw body>` under the owner's secret (or a global one) and carrying `X-Idempotency-Key: <outbox id>`.
+ * The body: outbox_id, alert_id, firing_id, the alert's symbol, exchange, timeframe and condition, `at` (ms)
+ * and `fired_at` (ISO), the values that made the condition hold, and the message text.
  * 2xx: sent. 4xx except 408/429: permanent. 408, 429, 5xx, network errors and timeouts: retried with the
  * same idempotency key; a receiver that dedups on it sees each alert once (webhooks are at least once on
  * the wire: a crash after the receiver's 2xx but before the mark resends).
@@ -77,7 +79,12 @@ export class WebhookSender implements ChannelSender {
       outbox_id: msg.id,
       alert_id: msg.alert_id,
       firing_id: msg.firing_id,
+      symbol: msg.alert.symbol,
+      exchange: msg.alert.exchange,
+      timeframe: msg.alert.timeframe,
+      condition: msg.alert.expression,
       at: msg.at,
+      fired_at: new Date(msg.at).toISOString(),
       values: msg.values,
       message: msg.body,
     });
