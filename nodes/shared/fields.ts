@@ -1,0 +1,105 @@
+/**
+ * Parameter pieces and value helpers shared by the Crypto MCP nodes: the timeframes the server
+ * accepts, list and JSON parsing, and dropping unset optional values so the server's defaults apply.
+ */
+import type { IDataObject, INode, INodePropertyOptions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+/** The server's timeframes (ccxt notation), shortest first. */
+export const TIMEFRAMES = [
+  '1m',
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+  '3d',
+  '1w',
+  '1M',
+] as const;
+
+const TIMEFRAME_NAMES: Record<string, string> = {
+  m: 'Minute',
+  h: 'Hour',
+  d: 'Day',
+  w: 'Week',
+  M: 'Month',
+};
+
+function timeframeName(timeframe: string): string {
+  const count = Number(timeframe.slice(0, -1));
+  const unit = TIMEFRAME_NAMES[timeframe.slice(-1)];
+  return `${count} ${unit}${count === 1 ? '' : 's'} (${timeframe})`;
+}
+
+/** Options for a timeframe parameter, in time order (the options lint rule is satisfied by `value` order). */
+export const timeframeOptions: INodePropertyOptions[] = TIMEFRAMES.map((value) => ({
+  name: timeframeName(value),
+  value,
+}));
+
+/** Drop undefined, null, empty strings and empty lists, so the server applies its own defaults. */
+export function compact(values: IDataObject): IDataObject {
+  const result: IDataObject = {};
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined || value === null) continue;
+    if (typeof value === 'string' && value.trim() === '') continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    result[key] = typeof value === 'string' ? value.trim() : value;
+  }
+  return result;
+}
+
+/**
+ * A list parameter: "BTCUSDT, ETH/USDT" (commas, spaces or new lines) or an array from an expression.
+ * Undefined when empty.
+ */
+export function parseList(value: unknown): string[] | undefined {
+  const parts = Array.isArray(value)
+    ? value.map((v) => String(v))
+    : typeof value === 'string'
+      ? value.split(/[\s,;]+/)
+      : [];
+  const list = parts.map((p) => p.trim()).filter((p) => p !== '');
+  return list.length > 0 ? list : undefined;
+}
+
+/** A JSON parameter: an object (or array, with `array`) from text or an expression; undefined when empty. */
+export function parseJson(
+  node: INode,
+  value: unknown,
+  label: string,
+  itemIndex: number,
+  expect: 'object' | 'array' = 'object',
+): IDataObject | IDataObject[] | undefined {
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    if (value.trim() === '') return undefined;
+    try {
+      parsed = JSON.parse(value) as unknown;
+    } catch (error) {
+      throw new NodeOperationError(node, `${label} is not valid JSON: ${(error as Error).message}`, {
+        itemIndex,
+      });
+    }
+  }
+  if (parsed === undefined || parsed === null) return undefined;
+  const isArray = Array.isArray(parsed);
+  if (typeof parsed !== 'object' || (expect === 'array') !== isArray) {
+    throw new NodeOperationError(node, `${label} must be a JSON ${expect === 'array' ? 'array' : 'object'}`, {
+      itemIndex,
+    });
+  }
+  return parsed as IDataObject | IDataObject[];
+}
+
+/** Symbols compare without case or separator: BTC/USDT, btc-usdt and BTCUSDT are the same market. */
+export function normalizeSymbol(symbol: string): string {
+  return symbol.replace(/[^A-Za-z0-9]/g, '').toUpperCase();
+}

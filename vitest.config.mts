@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// The n8n node package's tests (test/): node units against local HTTP stubs, and the end-to-end run
+// in a real n8n (skipped without the harness in tests/n8n-harness, required in CI). The server's own
+// suite runs from mcp-server/.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 600_000,
+    pool: 'forks',
+  },
+});
