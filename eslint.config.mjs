@@ -12,12 +12,7 @@ const NODE_SOURCES = ['nodes/**/*.ts', 'credentials/**/*.ts'];
 
 export default tseslint.config(
   {
-    ignores: [
-      '**/node_modules/**',
-      '**/dist/**',
-      'tests/mcp-harness/**',
-      'tests/n8n-harness/**',
-    ],
+    ignores: ['**/node_modules/**', '**/dist/**', 'tests/mcp-harness/**', 'tests/n8n-harness/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

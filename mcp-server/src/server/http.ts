@@ -1,8 +1,9 @@
 /**
  * Streamable HTTP on express: `/mcp` serves both MCP eras (2026-07-28 stateless and 2025-era
- * clients) through the v2 SDK's handler; `/health` liveness is open; everything else needs a bearer key when
- * keys are configured. Host and Origin are checked against an allow-list so the server is safe on
- * loopback and still reachable through nginx with the operator's public host names.
+ * clients) through the v2 SDK's handler; `/api/v1` serves the same tools as REST for n8n; `/health`
+ * liveness is open; everything else needs a bearer key when keys are configured. Host and Origin are
+ * checked against an allow-list so the server is safe on loopback and still reachable through nginx
+ * with the operator's public host names.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,9 @@ import type { AppContext } from '../services/context.js';
 import { buildMcpServer } from './mcp-server.js';
 import { bearerAuth } from './auth.js';
 import { chartsRouter } from './charts-route.js';
+import { API_PREFIX } from './openapi.js';
+import { restApiRouter } from './rest-api.js';
+import { restErrorHandler } from './rest-errors.js';
 import { twilioWebhooks } from './twilio-webhooks.js';
 import { providerStatuses } from '../services/alerts/outbox.js';
 import { RecipientStore } from '../services/alerts/recipients.js';
@@ -83,6 +87,7 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   if (authorized) app.use(authorized);
   else app.use(refuseProxiedWithoutKeys);
   app.use(chartsRouter(ctx));
+  app.use(API_PREFIX, restApiRouter(ctx));
 
   // bearerAuth puts the key's id (never the key) on req.auth; the SDK hands it to the factory.
   const mcp = createMcpHandler(
@@ -97,10 +102,14 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   });
 
   app.use((_req, res) => {
-    res
-      .status(404)
-      .json({ error: 'not_found', message: 'Unknown path. The MCP endpoint is /mcp; health is /health.' });
+    res.status(404).json({
+      error: 'not_found',
+      message: `Unknown path. The MCP endpoint is /mcp; the REST API is ${API_PREFIX} (${API_PREFIX}/openapi.json); health is /health.`,
+    });
   });
+  // The JSON parser's errors (malformed, over 256kb) and route failures under /api/v1 as JSON, not
+  // express's HTML page; /mcp keeps its own handling.
+  app.use(API_PREFIX, restErrorHandler);
   return { app, close: () => mcp.close() };
 }
 

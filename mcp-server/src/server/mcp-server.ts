@@ -18,6 +18,7 @@ import type { ToolCall, ToolDefinition } from '../tools/tool.js';
 import { isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { describeIssues, symbolSchema, timeframeSchema } from '../tools/schemas.js';
+import { invokeTool, type InvocationError } from './tool-invocation.js';
 import { analyzeCryptoInput, analyzeCryptoOutput } from '../tools/analyze-crypto.js';
 
 const INSTRUCTIONS =
@@ -59,88 +60,34 @@ function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext, 
       annotations: tool.annotations,
     },
     async (args: unknown, extra): Promise<CallToolResult> => {
-      const started = performance.now();
-      const limited = await rateLimited(ctx, caller, tool.name);
-      const result =
-        limited ??
-        (await runTool(tool, args, ctx, {
-          ...caller,
-          signal: extra?.mcpReq?.signal,
-          progress: progressReporter(extra),
-        }));
-      const ms = Math.round(performance.now() - started);
-      log.debug('tool call', { tool: tool.name, ms, error: result.isError === true });
-      ctx.audit.record({
-        tool: tool.name,
-        caller: caller.caller,
-        transport: caller.transport,
+      // The SDK has validated the arguments; limits, output check and audit are shared with REST.
+      const outcome = await invokeTool(
+        ctx,
+        tool,
         args,
-        duration_ms: ms,
-        status: result.isError ? 'error' : 'ok',
-        error: result.isError ? textOf(result) : null,
-      });
-      return result;
+        { ...caller, signal: extra?.mcpReq?.signal, progress: progressReporter(extra) },
+        { validate: false },
+      );
+      return outcome.ok ? toolResult(tool, outcome.result) : toolError(outcome.error);
     },
   );
 }
 
-async function runTool(
-  tool: ToolDefinition,
-  args: unknown,
-  ctx: AppContext,
-  call: ToolCall,
-): Promise<CallToolResult> {
-  try {
-    const result = await tool.handler(args as never, ctx, call);
-    // Checked here too (the SDK checks again) so a bad answer is an INTERNAL error that is logged and
-    // audited as one, not an 'ok' the client then sees fail.
-    const checked = tool.output.safeParse(result);
-    if (!checked.success) {
-      log.error('tool produced an answer its output schema refuses', {
-        tool: tool.name,
-        issues: describeIssues(checked.error),
-      });
-      return toolError(tool.name, new Error('invalid output'));
-    }
-    // Looked up by the handler's own answer object (not the parsed copy).
-    const images = tool.images?.(result) ?? [];
-    return {
-      content: [
-        { type: 'text', text: tool.summarize(result) },
-        ...images.map((i) => ({ type: 'image' as const, data: i.data, mimeType: i.mimeType })),
-      ],
-      structuredContent: result as Record<string, unknown>,
-    };
-  } catch (err) {
-    return toolError(tool.name, err);
-  }
+/** The answer as text for clients that ignore structured content, plus any images, plus the structure. */
+function toolResult(tool: ToolDefinition, result: Record<string, unknown>): CallToolResult {
+  const images = tool.images?.(result) ?? [];
+  return {
+    content: [
+      { type: 'text', text: tool.summarize(result) },
+      ...images.map((i) => ({ type: 'image' as const, data: i.data, mimeType: i.mimeType })),
+    ],
+    structuredContent: result,
+  };
 }
 
-/**
- * Calls per minute per API key and tool over HTTP (stdio is the local user's own process). The counters
- * live in Redis when configured, so every replica enforces one shared limit.
- */
-async function rateLimited(
-  ctx: AppContext,
-  caller: Caller,
-  toolName: string,
-): Promise<CallToolResult | null> {
-  const limit = ctx.config.RATE_LIMIT_PER_MINUTE;
-  if (caller.transport !== 'http' || limit === 0) return null;
-  const decision = await ctx.stores.rateLimiter.hit(`${caller.caller}:${toolName}`, limit, 60_000);
-  if (decision.allowed) return null;
-  const seconds = Math.max(1, Math.ceil(decision.resetMs / 1000));
-  return {
-    isError: true,
-    content: [
-      {
-        type: 'text',
-        text:
-          `RATE_LIMITED: ${toolName} allows ${limit} calls per minute per API key; ` +
-          `try again in ${seconds} s.`,
-      },
-    ],
-  };
+/** Failures become tool results the model can act on: `CODE: what to fix`. */
+function toolError(error: InvocationError): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
 }
 
 type HandlerExtra = {
@@ -160,23 +107,6 @@ function progressReporter(extra: HandlerExtra | undefined): ToolCall['progress']
       method: 'notifications/progress',
       params: { progressToken: token, progress, total, ...(message !== undefined && { message }) },
     }).catch((error: unknown) => log.debug('progress notification lost', { error }));
-  };
-}
-
-const textOf = (result: CallToolResult): string =>
-  result.content.map((c) => (c.type === 'text' ? c.text : `[${c.type}]`)).join(' ');
-
-/** Business failures become tool results the model can act on; unexpected ones are logged, not leaked. */
-export function toolError(toolName: string, err: unknown): CallToolResult {
-  if (isAppError(err)) {
-    return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }] };
-  }
-  log.error('tool failed', { tool: toolName, error: err });
-  return {
-    isError: true,
-    content: [
-      { type: 'text', text: `INTERNAL: ${toolName} failed unexpectedly; the error was logged. Try again.` },
-    ],
   };
 }
 

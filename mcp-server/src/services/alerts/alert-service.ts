@@ -78,14 +78,12 @@ export class AlertService {
 
   async manage(req: AlertRequest, owner: string): Promise<AlertManagerResult> {
     const notes: string[] = [];
-    const state = (on: boolean) => (on ? 'enabled' : 'not configured');
-    const delivery = { whatsapp: state(this.options.whatsapp), webhook: state(this.options.webhook) };
     const base: AlertManagerResult = {
       action: req.action,
       alert: null,
       alerts: null,
       history: null,
-      delivery,
+      delivery: this.delivery(),
       notes,
     };
     switch (req.action) {
@@ -132,6 +130,28 @@ export class AlertService {
         return { ...base, alert: present(alert), history: history.map(presentHistory) };
       }
     }
+  }
+
+  /**
+   * One of the owner's alerts in `manage`'s answer shape (action 'get'). The REST API's
+   * `GET /alerts/{id}`; the tool has no such action (list shows every alert).
+   */
+  async get(id: string, owner: string): Promise<AlertManagerResult> {
+    const alert = await this.found(owner, id);
+    return {
+      action: 'get',
+      alert: present(alert),
+      alerts: null,
+      history: null,
+      delivery: this.delivery(),
+      notes: [],
+    };
+  }
+
+  /** Which delivery channels this server can use, shown with every answer. */
+  private delivery(): AlertManagerResult['delivery'] {
+    const state = (on: boolean) => (on ? 'enabled' : 'not configured');
+    return { whatsapp: state(this.options.whatsapp), webhook: state(this.options.webhook) };
   }
 
   private async newAlert(req: AlertRequest, notes: string[]): Promise<NewAlert> {
