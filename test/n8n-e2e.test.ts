@@ -7,7 +7,9 @@
  * 1. the scheduled scan: activated, `n8n start` polls at once; each setup >= 75 reaches WhatsApp once;
  * 2. the morning portfolio report: `n8n execute` through its manual trigger;
  * 3. the alert webhook: the server fires a real alert at n8n's webhook, signed; n8n verifies it,
- *    enriches it with analyze_crypto and sends it; a forged call is dropped.
+ *    enriches it with analyze_crypto and sends it; a forged call is dropped;
+ * 4. the AI analyst: n8n's AI Agent calls the Crypto Analysis tool (REST) and the server's MCP tools
+ *    through n8n's MCP Client Tool; the chat model is a scripted OpenAI-compatible stub (no LLM here).
  *
  * Without the harness the suite is skipped with a notice, except in CI where it must run.
  */
@@ -19,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerProcess } from '../mcp-server/test/helpers/server-process.js';
 import { startTwilioStub, type TwilioStub } from '../mcp-server/test/helpers/twilio-stub.js';
 import { createN8n, n8nAvailable, packNodePackage, type N8n } from './helpers/n8n-runtime.js';
+import { startOpenAiStub, type OpenAiStub } from './helpers/openai-stub.js';
 
 if (!n8nAvailable && process.env.CI) {
   throw new Error('n8n harness missing: run `bash tests/n8n-harness/install.sh`');
@@ -30,6 +33,7 @@ if (!n8nAvailable) {
 const WORKFLOWS = new URL('../workflows/', import.meta.url).pathname;
 const KEY = `n8n-e2e-${randomBytes(12).toString('hex')}`;
 const SIGNING_SECRET = randomBytes(24).toString('hex');
+const ANALYST_KEY = randomBytes(24).toString('hex');
 /** The placeholder recipient the shipped workflows carry (a reserved fictional number). */
 const RECIPIENT = '+15555550100';
 const FROM = '+14155238886';
@@ -56,6 +60,7 @@ async function until<T>(
 
 describe.skipIf(!n8nAvailable)('the node package in a real n8n', () => {
   let stub: TwilioStub;
+  let llm: OpenAiStub;
   let server: ServerProcess;
   let n8n: N8n;
   let packDir: string;
@@ -74,6 +79,7 @@ describe.skipIf(!n8nAvailable)('the node package in a real n8n', () => {
 
   beforeAll(async () => {
     stub = await startTwilioStub();
+    llm = await startOpenAiStub();
     server = await startServer({
       DATABASE_URL: '',
       DATA_DIR: 'memory',
@@ -112,9 +118,27 @@ describe.skipIf(!n8nAvailable)('the node package in a real n8n', () => {
         type: 'crypto',
         data: { hmacSecret: SIGNING_SECRET },
       },
+      {
+        id: 'openAiCred1',
+        name: 'OpenAI-compatible model',
+        type: 'openAiApi',
+        data: { apiKey: 'sk-e2e', url: llm.url },
+      },
+      { id: 'cryptoMcpBearer1', name: 'Crypto MCP bearer', type: 'httpBearerAuth', data: { token: KEY } },
+      {
+        id: 'analystHeaderAuth1',
+        name: 'Crypto analyst webhook auth',
+        type: 'httpHeaderAuth',
+        data: { name: 'X-Analyst-Key', value: ANALYST_KEY },
+      },
     ]);
     for (const file of readdirSync(WORKFLOWS).filter((f) => f.endsWith('.json'))) {
-      await n8n.importJson('workflow', workflow(file));
+      const wf = workflow(file);
+      // The one edit a user makes too: the MCP Client Tool's endpoint is this server's /mcp.
+      for (const node of wf.nodes as { type: string; parameters: Json }[]) {
+        if (node.type.endsWith('.mcpClientTool')) node.parameters.endpointUrl = server.url;
+      }
+      await n8n.importJson('workflow', wf);
     }
   }, 300_000);
 
@@ -122,7 +146,8 @@ describe.skipIf(!n8nAvailable)('the node package in a real n8n', () => {
     await n8n?.stop();
     await server?.stop();
     await stub?.close();
-    if (n8n) rmSync(n8n.userFolder, { recursive: true, force: true });
+    await llm?.close();
+    if (n8n && !process.env.KEEP_N8N) rmSync(n8n.userFolder, { recursive: true, force: true });
     if (packDir) rmSync(packDir, { recursive: true, force: true });
   });
 
@@ -170,7 +195,7 @@ describe.skipIf(!n8nAvailable)('the node package in a real n8n', () => {
       // What the trigger should find: the same scan through the REST API, filtered the same way.
       const scan = await rest('POST', '/api/v1/tools/market_scanner', { scan_type: 'all', timeframe: '1h' });
       scanExpected = (scan.hits as { symbol: string; strength: number }[]).filter((h) => h.strength >= 75);
-      for (const id of ['cryptoScanToWhatsApp', 'cryptoAlertWebhook']) {
+      for (const id of ['cryptoScanToWhatsApp', 'cryptoAlertWebhook', 'cryptoAiAnalyst']) {
         await n8n.cli(['publish:workflow', `--id=${id}`]);
       }
       await n8n.start();
@@ -246,6 +271,47 @@ describe.skipIf(!n8nAvailable)('the node package in a real n8n', () => {
       const history = await rest('GET', `/api/v1/alerts/${alertId}/history`);
       expect((history.history as { delivery: string }[])[0]!.delivery).toBe('sent');
       expect(bodies().some((b) => b.includes('FORGED'))).toBe(false);
+    });
+    it('workflow 4: the AI Agent answers with both tools, from the real server', async () => {
+      const ask = (headers: Record<string, string>) =>
+        fetch(`${n8n.baseUrl}/webhook/crypto-analyst`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ question: 'What does ETH look like on the 4h chart?' }),
+        });
+      // Without the header: refused (once n8n has registered the webhook, a moment after start-up).
+      const denied = await until('the webhook to be registered', async () => {
+        const res = await ask({});
+        return res.status !== 404 && res;
+      });
+      expect(denied.status).toBe(403);
+      const res = await ask({ 'x-analyst-key': ANALYST_KEY });
+      const answer = (await res.json()) as { output?: string };
+      expect(res.status, JSON.stringify(answer)).toBe(200);
+
+      // The model was offered this package's tool and the server's MCP tools, and called both.
+      const offered = llm.requests[0]!.tools!.map((t) => t.function.name);
+      expect(offered).toContain('Crypto_Analysis');
+      // n8n names MCP tools after the MCP Client Tool node: Crypto_MCP_server_<tool>.
+      for (const tool of ['analyze_crypto', 'market_scanner', 'historical_backtest']) {
+        expect(offered).toContain(`Crypto_MCP_server_${tool}`);
+      }
+      const last = llm.requests.at(-1)!;
+      const toolResults = last.messages
+        .filter((m) => m.role === 'tool')
+        .map((m) => JSON.stringify(m.content));
+      expect(toolResults).toHaveLength(2);
+      for (const r of toolResults) expect(r).toMatch(/ETH\/USDT/);
+
+      // The answer quotes the real analysis: same action, source and last candle as the REST API gives.
+      const direct = await rest('POST', '/api/v1/tools/analyze_crypto', {
+        symbol: 'ETHUSDT',
+        timeframe: '4h',
+      });
+      const action = (direct.recommendation as { action: string }).action;
+      expect(answer.output).toBe(
+        `The analysis says ${action} (tools answered: 2; data: offline, last candle ${String(direct.as_of)}). Not financial advice.`,
+      );
     });
   });
 });
