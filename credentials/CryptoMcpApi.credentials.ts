@@ -63,5 +63,30 @@ export class CryptoMcpApi implements ICredentialType {
       url: '/api/v1/tools',
       method: 'GET',
     },
+    rules: [
+      {
+        type: 'responseCode',
+        properties: {
+          value: 401,
+          message: "The server rejected the API key: use one of the server's MCP_API_KEYS",
+        },
+      },
+      {
+        type: 'responseCode',
+        properties: {
+          value: 403,
+          message:
+            'The server refused the request: behind a proxy it needs MCP_API_KEYS set and one of them here',
+        },
+      },
+      {
+        type: 'responseCode',
+        properties: {
+          value: 404,
+          message:
+            "No Crypto MCP REST API at this Server URL: give the server's address without /api/v1, e.g. http://localhost:8080",
+        },
+      },
+    ],
   };
 }

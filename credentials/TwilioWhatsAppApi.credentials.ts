@@ -119,26 +119,47 @@ export class TwilioWhatsAppApi implements ICredentialType {
     },
   ];
 
+  // Values are trimmed, as the node trims the Account SID it puts in the path: a pasted SID or token
+  // with a trailing space or new line would otherwise fail with 20003.
   authenticate: IAuthenticateGeneric = {
     type: 'generic',
     properties: {
       auth: {
         username:
-          '={{$credentials.authType === "apiKey" ? $credentials.apiKeySid : $credentials.accountSid}}',
+          '={{String(($credentials.authType === "apiKey" ? $credentials.apiKeySid : $credentials.accountSid) || "").trim()}}',
         password:
-          '={{$credentials.authType === "apiKey" ? $credentials.apiKeySecret : $credentials.authToken}}',
+          '={{String(($credentials.authType === "apiKey" ? $credentials.apiKeySecret : $credentials.authToken) || "").trim()}}',
       },
     },
   };
 
   // Listing one message works with the Auth Token and with standard API keys (which may not read the
   // Account resource itself), and fails when the key belongs to another account than the Account SID.
+  // The base URL is the node's: trimmed, without trailing slashes, Twilio's own when empty.
   test: ICredentialTestRequest = {
     request: {
-      baseURL: '={{$credentials.baseUrl}}',
-      url: '=/2010-04-01/Accounts/{{$credentials.accountSid}}/Messages.json',
+      baseURL:
+        '={{String($credentials.baseUrl || "").trim().replace(/\\/+$/, "") || "https://api.twilio.com"}}',
+      url: '=/2010-04-01/Accounts/{{String($credentials.accountSid || "").trim()}}/Messages.json',
       method: 'GET',
       qs: { PageSize: 1 },
     },
+    rules: [
+      {
+        type: 'responseCode',
+        properties: {
+          value: 401,
+          message:
+            'Twilio rejected the credentials: check the Account SID with the Auth Token, or the API Key SID and Secret (the key must belong to this account)',
+        },
+      },
+      {
+        type: 'responseCode',
+        properties: {
+          value: 404,
+          message: 'Twilio does not know this Account SID here: check the Account SID and the Base URL',
+        },
+      },
+    ],
   };
 }

@@ -6,6 +6,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 import type { CryptoMcpTool } from '../shared/transport';
 import { compact, parseJson, parseList } from '../shared/fields';
+import { toWhatsAppAddress } from '../WhatsAppAlert/twilio';
 
 export interface ToolCall {
   tool: CryptoMcpTool;
@@ -19,6 +20,16 @@ const str = (ctx: IExecuteFunctions, name: string, i: number): string =>
 
 const opts = (ctx: IExecuteFunctions, name: string, i: number): IDataObject =>
   (ctx.getNodeParameter(name, i, {}) ?? {}) as IDataObject;
+
+/**
+ * A WhatsApp number as the server takes it (E.164, +4915112345678) from the ways people write one:
+ * with spaces, dashes, dots or brackets, or with the "whatsapp:" prefix. Anything else goes as given,
+ * for the server to explain.
+ */
+function phoneNumber(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  return toWhatsAppAddress(value)?.slice('whatsapp:'.length) ?? value.trim();
+}
 
 /** A positive price or amount, or undefined when 0/unset (the schemas require > 0 where given). */
 const positive = (value: unknown): number | undefined =>
@@ -171,7 +182,7 @@ const builders: Record<string, Builder> = {
         action: 'create',
         symbol: str(this, 'symbol', i),
         condition: condition.call(this, this.getNodeParameter('condition', i), i),
-        phone_number: channel === 'whatsapp' ? str(this, 'phoneNumber', i) : undefined,
+        phone_number: channel === 'whatsapp' ? phoneNumber(str(this, 'phoneNumber', i)) : undefined,
         webhook_url: channel === 'webhook' ? str(this, 'webhookUrl', i) : undefined,
         alert_type: o.alertType,
         exchange: o.exchange,
@@ -194,7 +205,7 @@ const builders: Record<string, Builder> = {
         alert_id: str(this, 'alertId', i),
         symbol: u.symbol,
         condition: condition.call(this, u.condition, i),
-        phone_number: u.phoneNumber,
+        phone_number: phoneNumber(u.phoneNumber),
         webhook_url: u.webhookUrl,
         exchange: u.exchange,
         timeframe: u.timeframe,

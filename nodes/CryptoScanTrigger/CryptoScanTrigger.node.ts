@@ -6,7 +6,7 @@ import type {
   IPollFunctions,
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
-import { compact, normalizeSymbol, parseList, timeframeOptions } from '../shared/fields';
+import { compact, isMarketSymbol, normalizeSymbol, parseList, timeframeOptions } from '../shared/fields';
 import { callCryptoMcpTool } from '../shared/transport';
 
 /** Setups remembered as already emitted; the oldest are forgotten first. */
@@ -251,7 +251,7 @@ export class CryptoScanTrigger implements INodeType {
         default: '',
         placeholder: 'e.g. BTCUSDT, ETH/USDT, SOL',
         description:
-          'Only these markets (comma-separated; a base such as SOL matches every SOL market); empty watches the whole market',
+          'Only these markets (comma-separated); empty watches the whole market. A market scan scans just the markets listed; a base such as SOL matches every SOL market the scan covers.',
       },
       {
         displayName: 'Options',
@@ -358,17 +358,21 @@ export class CryptoScanTrigger implements INodeType {
       );
       setups = ideaSetups(result, filters);
     } else if (source === 'scan') {
+      // A list of markets is scanned as given; the server refuses a bare base such as SOL there, so a
+      // list with one scans the whole market and the Symbols filter picks the hits (from all of them,
+      // unless Max Results says otherwise).
+      const markets = filters.symbols?.every(isMarketSymbol) ? filters.symbols : undefined;
       const result = await callCryptoMcpTool.call(
         this,
         'market_scanner',
         compact({
           scan_type: this.getNodeParameter('scanType', 'all') as string,
           timeframe,
-          max_results: maxResults,
+          max_results: maxResults ?? (filters.symbols && !markets ? 100 : undefined),
           min_volume_usd: options.minVolumeUsd,
           quote: options.quote,
           exchange: options.exchange,
-          symbols: filters.symbols,
+          symbols: markets,
           include_stablecoins: options.includeStablecoins,
         }),
       );

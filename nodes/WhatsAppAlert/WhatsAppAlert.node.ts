@@ -143,6 +143,18 @@ function parseBody(body: unknown): unknown {
   }
 }
 
+/** `hide` applied to the texts an error shows: its message, description and collected messages. */
+function hideInError(
+  error: Error & { description?: string | null; messages?: unknown[] },
+  hide: (text: string) => string,
+): void {
+  error.message = hide(error.message);
+  if (typeof error.description === 'string') error.description = hide(error.description);
+  if (Array.isArray(error.messages)) {
+    error.messages = error.messages.map((m) => (typeof m === 'string' ? hide(m) : m));
+  }
+}
+
 /** The error item for continueOnFail: the message plus Twilio's code when there is one. */
 function errorJson(error: Error & { description?: string | null; context?: IDataObject }): IDataObject {
   const json: IDataObject = { error: error.message };
@@ -223,7 +235,7 @@ export class WhatsAppAlert implements INodeType {
             name: 'Auto-Format Input Item',
             value: 'auto',
             description:
-              'Write a short message from the item: analyses, scanner hits, trade ideas, portfolio reports and alert webhooks of the Crypto Intel server are recognised; other items get a compact summary',
+              'Write a short message from the item: analyses, scanner hits, trade ideas, portfolio reports and alert webhooks of the Crypto Intel server are recognised; other items get a compact summary. As an AI tool use Custom Text.',
           },
           {
             name: 'Custom Text',
@@ -412,6 +424,22 @@ export class WhatsAppAlert implements INodeType {
     const items = this.getInputData();
     const returnData: INodeExecutionData[] = [];
     const node = this.getNode();
+    // As an AI agent's tool the one input item is the model's arguments, not a crypto result to format.
+    const asTool = typeof this.isToolExecution === 'function' && this.isToolExecution();
+    const itemToFormat = (itemIndex: number): unknown => {
+      if (asTool) {
+        throw new NodeOperationError(
+          node,
+          'As an AI tool the node has no input item to format: let the model write the message',
+          {
+            itemIndex,
+            description:
+              'Set Text to Custom Text with Message {{ $fromAI("message") }}, or for a template fill the variables with $fromAI() and set Item Summary Variable to 0.',
+          },
+        );
+      }
+      return items[itemIndex].json;
+    };
     const credentials = await this.getCredentials(CREDENTIAL);
     const accountSid = String(credentials.accountSid ?? '').trim();
     if (!ACCOUNT_SID.test(accountSid)) {
@@ -423,6 +451,8 @@ export class WhatsAppAlert implements INodeType {
     const url = `${normalizeBaseUrl(credentials.baseUrl)}/2010-04-01/Accounts/${accountSid}/Messages.json`;
 
     for (let i = 0; i < items.length; i++) {
+      // With Mask Recipient, Twilio's error texts (which quote the number) are masked too.
+      let hideRecipient: ((text: string) => string) | undefined;
       try {
         const rawTo = this.getNodeParameter('to', i) as string;
         const to = toWhatsAppAddress(rawTo);
@@ -435,6 +465,12 @@ export class WhatsAppAlert implements INodeType {
         }
         const messageType = this.getNodeParameter('messageType', i) as 'text' | 'template';
         const options = this.getNodeParameter('options', i, {}) as Options;
+        if (options.maskRecipient) {
+          const number = to.slice('whatsapp:'.length);
+          const masked = maskAddress(number);
+          hideRecipient = (text) =>
+            text.split(number).join(masked).split(number.slice(1)).join(masked.slice(1));
+        }
         const fields: Record<string, string> = {
           To: to,
           ...senderFields(node, credentials, options, i),
@@ -456,7 +492,7 @@ export class WhatsAppAlert implements INodeType {
             summaryNumber > 0
               ? {
                   number: summaryNumber,
-                  text: renderOneLine(formatItem(items[i].json, Date.now()), SUMMARY_VARIABLE_LENGTH),
+                  text: renderOneLine(formatItem(itemToFormat(i), Date.now()), SUMMARY_VARIABLE_LENGTH),
                 }
               : undefined;
           const variables = templateVariables(node, entries, summary, i);
@@ -469,7 +505,7 @@ export class WhatsAppAlert implements INodeType {
           const max = Math.min(MAX_BODY_LENGTH, Math.max(20, Number(options.maxLength ?? MAX_BODY_LENGTH)));
           let body: { text: string; truncated: boolean };
           if (source === 'auto') {
-            const message = formatItem(items[i].json, Date.now());
+            const message = formatItem(itemToFormat(i), Date.now());
             output.itemKind = message.kind;
             body = renderMessage(message, max);
           } else {
@@ -548,15 +584,19 @@ export class WhatsAppAlert implements INodeType {
           pairedItem: { item: i },
         });
       } catch (error) {
+        if (hideRecipient) hideInError(error as Error, hideRecipient);
         if (this.continueOnFail()) {
           returnData.push({ json: errorJson(error as Error), pairedItem: { item: i } });
           continue;
         }
-        // Both constructors hand back an error of their own class unchanged.
-        if (error instanceof NodeOperationError) {
-          throw new NodeOperationError(node, error, { itemIndex: i });
-        }
-        throw new NodeApiError(node, error as JsonObject, { itemIndex: i });
+        // Both constructors hand back an error of their own class unchanged, without the item index
+        // (n8n's request helper throws NodeApiErrors of its own, e.g. when Twilio cannot be reached).
+        const failure =
+          error instanceof NodeOperationError
+            ? new NodeOperationError(node, error, { itemIndex: i })
+            : new NodeApiError(node, error as JsonObject, { itemIndex: i });
+        failure.context.itemIndex ??= i;
+        throw failure;
       }
     }
     return [returnData];

@@ -103,3 +103,41 @@ export function parseJson(
 export function normalizeSymbol(symbol: string): string {
   return symbol.replace(/[^A-Za-z0-9]/g, '').toUpperCase();
 }
+
+/** Quote currencies the server recognises at the end of a separator-less symbol (mcp-server/src/market/symbols.ts). */
+const KNOWN_QUOTES = [
+  'USDT',
+  'USDC',
+  'FDUSD',
+  'BUSD',
+  'TUSD',
+  'USDP',
+  'DAI',
+  'BTC',
+  'ETH',
+  'BNB',
+  'EUR',
+  'TRY',
+  'BRL',
+  'GBP',
+  'AUD',
+  'JPY',
+  'USD',
+];
+
+/**
+ * Whether `symbol` names a market (BTC/USDT, btc-usdt, ETHBTC) rather than a bare base currency (SOL),
+ * the way the server reads it: two parts around a separator, or a known quote currency at the end.
+ * The server refuses a bare base where it expects markets (UNKNOWN_SYMBOL).
+ */
+export function isMarketSymbol(symbol: string): boolean {
+  const parts = symbol
+    .trim()
+    .toUpperCase()
+    .split(/[\s/_:-]+/)
+    .filter(Boolean);
+  if (parts.length === 2 || (parts.length === 3 && parts[2] === parts[1])) return true;
+  if (parts.length !== 1) return false;
+  const single = parts[0]!;
+  return KNOWN_QUOTES.some((quote) => single.length > quote.length && single.endsWith(quote));
+}

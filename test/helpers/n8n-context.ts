@@ -4,17 +4,23 @@
  * own `authenticate` applied, so node tests talk to a local HTTP stub. n8n's NodeTestHarness is not
  * published; the real n8n is exercised by test/n8n-e2e.test.ts.
  *
- * Request semantics follow n8n's httpRequest: `qs` becomes the query string, a JSON body unless the
- * body is URLSearchParams (form) or a string (sent as is, as axios does), `returnFullResponse` gives
- * {statusCode, headers, body}, and a non-2xx status throws unless `ignoreHttpStatusErrors`.
+ * Request semantics follow n8n-core 2.41's httpRequest: `qs` becomes the query string, a JSON body
+ * unless the body is URLSearchParams (form) or a string (sent as is, as axios does), no body for GET or
+ * an empty object, `returnFullResponse` gives {statusCode, headers, body}, and a non-2xx status throws
+ * unless `ignoreHttpStatusErrors`. httpRequestWithAuthentication throws every failure as n8n-core does:
+ * a NodeApiError (no item index) whose `cause` is the request error. runCredentialTest is the Test
+ * button (n8n's CredentialsTester), checked against the real n8n.
  */
 import type {
   ICredentialDataDecryptedObject,
   ICredentialType,
   IDataObject,
   IHttpRequestOptions,
+  INode,
   INodeExecutionData,
+  JsonObject,
 } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
 
 export interface RecordedRequest {
   method: string;
@@ -38,6 +44,11 @@ export interface FakeContextOptions {
    * false: IExecuteFunctions' getNodeParameter(name, itemIndex, fallback).
    */
   poll?: boolean;
+  /**
+   * Run as the node's AI-tool twin (`<name>Tool`): isToolExecution() is true and the one input item is
+   * the model's $fromAI arguments, as n8n-core's makeHandleToolInvocation passes them.
+   */
+  tool?: boolean;
 }
 
 export interface FakeContext {
@@ -99,7 +110,15 @@ export async function httpRequest(
     headers.authorization = `Basic ${basic}`;
   }
   let body: string | undefined;
-  if (options.body instanceof URLSearchParams) {
+  const method = options.method ?? 'GET';
+  const emptyObject =
+    typeof options.body === 'object' &&
+    options.body !== null &&
+    !(options.body instanceof URLSearchParams) &&
+    Object.keys(options.body).length === 0;
+  if (method === 'GET' || method === 'HEAD' || emptyObject || options.body === '') {
+    // n8n-core sends no body for GET, nor an empty object or string (axios gets no data).
+  } else if (options.body instanceof URLSearchParams) {
     body = options.body.toString();
     headers['content-type'] ??= 'application/x-www-form-urlencoded';
   } else if (typeof options.body === 'string') {
@@ -109,9 +128,16 @@ export async function httpRequest(
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const method = options.method ?? 'GET';
   requests.push({ method, url: url.toString(), headers, body: body ?? '' });
-  const response = await fetch(url, { method, headers, body });
+  let response: Response;
+  try {
+    response = await fetch(url, { method, headers, body });
+  } catch (error) {
+    // As axios reports it: the system error code (ECONNREFUSED, ENOTFOUND, ...) on the error itself.
+    const code = ((error as Error).cause as { code?: unknown } | undefined)?.code;
+    if (typeof code === 'string') Object.assign(error as Error, { code });
+    throw error;
+  }
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -122,10 +148,10 @@ export async function httpRequest(
   if (!response.ok && !options.ignoreHttpStatusErrors) {
     const error = new Error(`Request failed with status code ${response.status}`) as Error & {
       httpCode: string;
-      response: { status: number; body: unknown };
+      response: { status: number; statusText: string; data: unknown; body: unknown };
     };
     error.httpCode = String(response.status);
-    error.response = { status: response.status, body: parsed };
+    error.response = { status: response.status, statusText: response.statusText, data: parsed, body: parsed };
     throw error;
   }
   if (options.returnFullResponse) {
@@ -170,6 +196,7 @@ export function fakeContext(options: FakeContextOptions): FakeContext {
   };
   const context = {
     getInputData: () => items,
+    isToolExecution: () => options.tool ?? false,
     getNodeParameter: options.poll
       ? (name: string, fallback?: unknown) => parameter(name, 0, fallback)
       : parameter,
@@ -182,9 +209,22 @@ export function fakeContext(options: FakeContextOptions): FakeContext {
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     helpers: {
       httpRequest: (req: IHttpRequestOptions) => httpRequest(req, requests),
+      // n8n-core wraps every failure (no connection, or a status error without ignoreHttpStatusErrors)
+      // in a NodeApiError without an item index; a node that rethrows it gets that same object back
+      // from `new NodeApiError(...)`.
       httpRequestWithAuthentication: async (type: string, req: IHttpRequestOptions) => {
         const { data, type: credentialType } = credentialsFor(type);
-        return httpRequest(await authenticate(credentialType, data, req), requests);
+        try {
+          return await httpRequest(await authenticate(credentialType, data, req), requests);
+        } catch (error) {
+          const failure = new NodeApiError(node as INode, error as JsonObject);
+          // n8n-workflow 2.41 keeps the request error as `cause` (the credential tester reads its
+          // response); the 2.11 build the tests import declares the field and so drops it.
+          if (failure.cause === undefined && error instanceof Error) {
+            Object.defineProperty(failure, 'cause', { value: error, configurable: true, writable: true });
+          }
+          throw failure;
+        }
       },
       returnJsonArray: (data: IDataObject | IDataObject[]) =>
         (Array.isArray(data) ? data : [data]).map((json) => ({ json })),
@@ -195,4 +235,71 @@ export function fakeContext(options: FakeContextOptions): FakeContext {
     },
   };
   return { context, requests, staticData };
+}
+
+export interface CredentialTestResult {
+  status: 'OK' | 'Error';
+  message: string;
+  requests: RecordedRequest[];
+}
+
+/**
+ * A credential's Test button, as n8n's CredentialsTester runs a `test.request`: the request's
+ * expressions resolved with $credentials, merged into `{ qs: {}, body: {}, headers: {} }`, sent through
+ * httpRequestWithAuthentication (so `authenticate` applies) without ignoreHttpStatusErrors; a failure
+ * is reported by the first `responseCode` rule for its status, else by the status text.
+ */
+export async function runCredentialTest(
+  type: ICredentialType,
+  data: ICredentialDataDecryptedObject,
+): Promise<CredentialTestResult> {
+  const ctx = fakeContext({ parameters: {}, credentials: { [type.name]: { data, type } } });
+  const test = type.test;
+  if (!test)
+    return { status: 'Error', message: 'No testing function found for this credential.', requests: [] };
+  const request = resolveDeep(test.request, data) as IHttpRequestOptions;
+  const options: IHttpRequestOptions = {
+    ...request,
+    qs: { ...(request.qs ?? {}) },
+    body: request.body ?? {},
+    headers: { ...(request.headers ?? {}) },
+    returnFullResponse: true,
+  };
+  const helpers = (
+    ctx.context as {
+      helpers: { httpRequestWithAuthentication: (t: string, o: IHttpRequestOptions) => Promise<unknown> };
+    }
+  ).helpers;
+  let response: { body?: unknown };
+  try {
+    response = (await helpers.httpRequestWithAuthentication(type.name, options)) as { body?: unknown };
+  } catch (error) {
+    const cause = (error as { cause?: { response?: { status: number; statusText?: string }; code?: string } })
+      .cause;
+    if (cause?.response) {
+      const { status, statusText } = cause.response;
+      for (const rule of test.rules ?? []) {
+        if (rule.type === 'responseCode' && rule.properties.value === status) {
+          return { status: 'Error', message: rule.properties.message, requests: ctx.requests };
+        }
+      }
+      return {
+        status: 'Error',
+        message: statusText || `Received HTTP status code: ${status}`,
+        requests: ctx.requests,
+      };
+    }
+    if (cause?.code) return { status: 'Error', message: cause.code, requests: ctx.requests };
+    return { status: 'Error', message: (error as Error).message, requests: ctx.requests };
+  }
+  for (const rule of test.rules ?? []) {
+    if (rule.type !== 'responseSuccessBody') continue;
+    const value = rule.properties.key
+      .split('.')
+      .reduce<unknown>((o, k) => (o as IDataObject | undefined)?.[k], response.body);
+    if (value === rule.properties.value) {
+      return { status: 'Error', message: rule.properties.message, requests: ctx.requests };
+    }
+  }
+  return { status: 'OK', message: 'Connection successful!', requests: ctx.requests };
 }

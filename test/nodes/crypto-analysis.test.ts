@@ -269,7 +269,7 @@ const cases: Case[] = [
       symbol: 'BTCUSDT',
       condition: 'rsi(14, 1h) < 30',
       channel: 'whatsapp',
-      phoneNumber: '+4915112345678',
+      phoneNumber: 'whatsapp:+49 151 1234-5678', // as a sheet or the WhatsApp node may write it
       webhookUrl: 'https://ignored.example.com',
       options: {
         repeat: 'repeat',
@@ -319,7 +319,7 @@ const cases: Case[] = [
       resource: 'alert',
       operation: 'update',
       alertId: ALERT_ID,
-      updateFields: { condition: 'price > 80000', repeat: 'once', phoneNumber: '+14155550123' },
+      updateFields: { condition: 'price > 80000', repeat: 'once', phoneNumber: ' +1 (415) 555.0123 ' },
     },
     tool: 'alert_manager',
     body: {

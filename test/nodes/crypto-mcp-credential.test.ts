@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions } from 'n8n-workflow';
 import { CryptoMcpApi } from '../../credentials/CryptoMcpApi.credentials';
-import { fakeContext, resolveDeep } from '../helpers/n8n-context';
+import { fakeContext, resolveDeep, runCredentialTest as testButton } from '../helpers/n8n-context';
 import { startRestStub, type RestStub } from '../helpers/rest-stub';
 import { loadConfig } from '../../mcp-server/src/config';
 
@@ -94,5 +94,22 @@ describe('Crypto MCP API credential', () => {
     });
     expect(received.headers.authorization).toBe('Bearer not-the-key-0123456');
     expect(response.statusCode).toBe(401);
+  });
+
+  it('says what to fix when the Test button fails, as n8n runs it', async () => {
+    expect(await testButton(credential, { baseUrl: stub.baseUrl, apiKey: API_KEY })).toMatchObject({
+      status: 'OK',
+    });
+    const wrongKey = await testButton(credential, {
+      baseUrl: stub.baseUrl,
+      apiKey: 'nope-0123456789',
+    });
+    expect(wrongKey.status).toBe('Error');
+    expect(wrongKey.message).toMatch(/^The server rejected the API key/);
+    const withPrefix = await testButton(credential, {
+      baseUrl: `${stub.baseUrl}/api/v1`,
+      apiKey: API_KEY,
+    });
+    expect(withPrefix.message).toMatch(/without \/api\/v1/);
   });
 });

@@ -20,6 +20,8 @@ import {
   detectOpportunitiesInput,
   detectOpportunitiesOutput,
 } from '../../mcp-server/src/tools/detect-opportunities';
+import { normalizeSymbol as serverNormalizeSymbol, resolveSymbol } from '../../mcp-server/src/market/symbols';
+import { isMarketSymbol } from '../../nodes/shared/fields';
 
 const API_KEY = 'trigger-key-0123456789abcdef';
 const AS_OF = '2025-03-01T11:00:00.000Z';
@@ -202,11 +204,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await stub.close();
 });
+/** Markets the stub's exchange lists; `symbols` outside them are refused as the server refuses them. */
+const KNOWN_MARKETS = new Set(['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'ETH/BTC', 'DOGE/USDT']);
+
 beforeEach(() => {
   stub.requests.length = 0;
   scanHits = [];
   ideas = [];
-  stub.tools.market_scanner = () => ({ body: scanResult(scanHits) });
+  stub.tools.market_scanner = (args) => {
+    const symbols = (args.symbols as string[] | undefined) ?? [];
+    const unknown = symbols.findIndex((s) => resolveSymbol(s, KNOWN_MARKETS) === undefined);
+    if (unknown >= 0) {
+      return stubError(
+        404,
+        'UNKNOWN_SYMBOL',
+        `symbols.${unknown}: Unknown symbol ${symbols[unknown]} on binance. Fix or remove it.`,
+      );
+    }
+    return { body: scanResult(scanHits) };
+  };
   stub.tools.detect_opportunities = () => ({ body: ideasResult(ideas) });
 });
 
@@ -264,6 +280,18 @@ describe('fixtures', () => {
   });
 });
 
+describe('market or base', () => {
+  it('reads a symbol the way the server does', () => {
+    const inputs = ['BTCUSDT', 'btc/usdt', 'ETH-BTC', 'sol_usdt', 'BTC/USDT:USDT', 'ETHBTC', 'PEPEFDUSD'];
+    const bases = ['SOL', 'btc', 'USDT', 'PEPE', 'A/B/C'];
+    for (const symbol of [...inputs, ...bases]) {
+      expect(isMarketSymbol(symbol), symbol).toBe(serverNormalizeSymbol(symbol) !== undefined);
+    }
+    expect(inputs.every(isMarketSymbol)).toBe(true);
+    expect(bases.some(isMarketSymbol)).toBe(false);
+  });
+});
+
 describe('Crypto Scan Trigger: market scan', () => {
   it('calls market_scanner with the bearer key and the chosen parameters', async () => {
     scanHits = [hit()];
@@ -271,7 +299,7 @@ describe('Crypto Scan Trigger: market scan', () => {
       {
         scanType: 'institutional',
         timeframe: '4h',
-        symbols: 'BTCUSDT, ETH',
+        symbols: 'BTCUSDT, eth-usdt',
         options: {
           exchange: 'kraken',
           quote: 'USD',
@@ -290,7 +318,7 @@ describe('Crypto Scan Trigger: market scan', () => {
     expect(request!.body).toStrictEqual({
       scan_type: 'institutional',
       timeframe: '4h',
-      symbols: ['BTCUSDT', 'ETH'],
+      symbols: ['BTCUSDT', 'eth-usdt'],
       exchange: 'kraken',
       quote: 'USD',
       min_volume_usd: 0,
@@ -391,6 +419,25 @@ describe('Crypto Scan Trigger: market scan', () => {
       'ADA/USDT',
     ]);
     expect(await symbolsOf({ minConfidence: 0 })).toHaveLength(5);
+  });
+
+  it('scans a list of markets as given, but the whole market when the list has a bare base', async () => {
+    scanHits = [hit(), hit({ symbol: 'SOL/USDT' }), hit({ symbol: 'ETH/USDT' })];
+
+    await poll({ symbols: 'BTC/USDT, ethbtc, sol_usdt' }, {});
+    expect((stub.requests[0]!.body as IDataObject).symbols).toStrictEqual(['BTC/USDT', 'ethbtc', 'sol_usdt']);
+    expect((stub.requests[0]!.body as IDataObject).max_results).toBeUndefined();
+
+    // "SOL" is a base, not a market: the server would refuse it as a symbol on every poll.
+    const items = emitted(await poll({ symbols: 'BTCUSDT, SOL' }, {}));
+    expect(items.map((i) => i.symbol)).toStrictEqual(['BTC/USDT', 'SOL/USDT']);
+    const request = stub.requests[1]!.body as IDataObject;
+    expect(request.symbols).toBeUndefined();
+    expect(request.max_results).toBe(100); // every hit, so the filter does not miss one ranked low
+    expect(marketScannerInput.safeParse(request).success).toBe(true);
+
+    await poll({ symbols: 'SOL', options: { maxResults: 10 } }, {});
+    expect((stub.requests[2]!.body as IDataObject).max_results).toBe(10);
   });
 
   it('remembers nothing for filtered-out setups, so they fire once they qualify', async () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions, INodeProperties } from 'n8n-workflow';
 import { TwilioWhatsAppApi } from '../../credentials/TwilioWhatsAppApi.credentials';
-import { fakeContext } from '../helpers/n8n-context';
+import { fakeContext, resolveDeep, runCredentialTest } from '../helpers/n8n-context';
 import { startTwilioApiStub, type TwilioApiStub } from '../helpers/twilio-api-stub';
 import { startTwilioStub } from '../../mcp-server/test/helpers/twilio-stub';
 
@@ -151,6 +151,37 @@ describe('authentication and test request', () => {
     const other = 'AC' + '0'.repeat(32);
     const { response } = await testCredential({ ...base(), accountSid: other, authToken: stub.authToken });
     expect(response.statusCode).toBe(401);
+  });
+
+  it('says what to fix when the Test button fails, as n8n runs it', async () => {
+    expect(await runCredentialTest(credential, base())).toMatchObject({ status: 'OK' });
+    const wrong = await runCredentialTest(credential, { ...base(), authToken: 'not-the-token-0123456789' });
+    expect(wrong.status).toBe('Error');
+    expect(wrong.message).toMatch(/^Twilio rejected the credentials: check the Account SID/);
+    const wrongBase = await runCredentialTest(credential, { ...base(), baseUrl: `${stub.url}/proxy` });
+    expect(wrongBase.message).toMatch(/Base URL/);
+  });
+
+  it('reads the Base URL, SIDs and secrets the way the node does: trimmed, Twilio when empty', async () => {
+    const padded = await runCredentialTest(credential, {
+      ...base(),
+      baseUrl: ` ${stub.url}/ `,
+      accountSid: ` ${stub.accountSid} `,
+      authToken: `${stub.authToken}\n`,
+    });
+    expect(padded).toMatchObject({ status: 'OK' });
+    expect(padded.requests[0]!.url).toBe(
+      `${stub.url}/2010-04-01/Accounts/${stub.accountSid}/Messages.json?PageSize=1`,
+    );
+    const key = await runCredentialTest(credential, {
+      ...base(),
+      authType: 'apiKey',
+      apiKeySid: ` ${stub.apiKeySid}`,
+      apiKeySecret: ` ${stub.apiKeySecret} `,
+    });
+    expect(key).toMatchObject({ status: 'OK' });
+    const request = resolveDeep(credential.test.request, { ...base(), baseUrl: '' }) as IHttpRequestOptions;
+    expect(request.baseURL).toBe('https://api.twilio.com');
   });
 
   it("passes against the server's Twilio stub too", async () => {

@@ -48,6 +48,8 @@ interface RunOptions {
   items?: INodeExecutionData[];
   credentials?: IDataObject;
   continueOnFail?: boolean;
+  /** Run as the WhatsApp Alert Tool of an AI agent: the items are the model's $fromAI arguments. */
+  tool?: boolean;
 }
 
 function credentialData(overrides: IDataObject = {}): IDataObject {
@@ -75,6 +77,7 @@ async function run(options: RunOptions = {}) {
     },
     items: options.items ?? [{ json: fixture('analyze-crypto-eth-4h') }],
     continueOnFail: options.continueOnFail,
+    tool: options.tool,
     credentials: {
       twilioWhatsAppApi: {
         data: credentialData(options.credentials) as never,
@@ -240,6 +243,26 @@ describe('free-form text', () => {
     const { output } = await run({ parameters: { options: { maskRecipient: true } } });
     expect(posts()[0]!.form.To).toBe(`whatsapp:${TO}`);
     expect(output[0]!.json.to).toBe('whatsapp:+*******0123');
+  });
+
+  it("masks the recipient in Twilio's error texts too when asked", async () => {
+    const quoting = {
+      status: 400,
+      code: 63024,
+      message: `Invalid message recipient whatsapp:${TO} (${TO.slice(1)})`,
+    };
+    stub.failNext(quoting);
+    const { output } = await run({ parameters: { options: { maskRecipient: true } }, continueOnFail: true });
+    expect(output[0]!.json.error).toBe(
+      'Twilio error 63024: Invalid message recipient whatsapp:+*******0123 (*******0123)',
+    );
+    stub.failNext(quoting);
+    const error = await runError({ parameters: { options: { maskRecipient: true } } });
+    expect(JSON.stringify([error.message, error.description, error.messages])).not.toContain('4155550');
+    // Without the option the text stays as Twilio wrote it.
+    stub.failNext(quoting);
+    const plain = await runError({});
+    expect(plain.message).toContain(TO);
   });
 });
 
@@ -475,6 +498,32 @@ describe('Twilio errors', () => {
     expect(output[0]!.pairedItem).toEqual({ item: 0 });
     expect(output[1]!.json.status).toBe('queued');
     expect(posts()).toHaveLength(1);
+  });
+});
+
+describe('as an AI tool', () => {
+  it('sends the text the model wrote', async () => {
+    const { output } = await run({
+      tool: true,
+      parameters: { textSource: 'custom', text: 'BTC broke 70k, RSI 72.' },
+      items: [{ json: { message: 'BTC broke 70k, RSI 72.' } }],
+    });
+    expect(output[0]!.json.body).toBe('BTC broke 70k, RSI 72.');
+    expect(posts()).toHaveLength(1);
+  });
+
+  it("refuses to auto-format the model's arguments into a message, and sends nothing", async () => {
+    const error = await runError({ tool: true, items: [{ json: { to: TO } }] });
+    expect(error).toBeInstanceOf(NodeOperationError);
+    expect(error.message).toMatch(/As an AI tool the node has no input item to format/);
+    expect(error.description).toMatch(/Custom Text/);
+    const summary = await runError({
+      tool: true,
+      items: [{ json: {} }],
+      parameters: { messageType: 'template', contentSid: CONTENT_SID, summaryVariable: 1 },
+    });
+    expect(summary.message).toMatch(/no input item to format/);
+    expect(posts()).toHaveLength(0);
   });
 });
 

@@ -275,7 +275,7 @@ export const alertFields: INodeProperties[] = [
     required: true,
     default: '',
     placeholder: 'e.g. +4915112345678',
-    description: 'WhatsApp recipient in E.164: + and country code',
+    description: 'WhatsApp recipient in E.164: + and country code (spaces, dashes and brackets are removed)',
     displayOptions: forOperations(['create'], { channel: ['whatsapp'] }),
   },
   {
