@@ -43,13 +43,15 @@ export interface MonitorRequest {
   symbols?: string[] | undefined;
   risk_level: RiskLevel;
   interval: ReturnInterval;
-  lookback_days: number;
+  /** Default: 30 days of hourly returns, or a year of daily ones (the 1d minimum is 60). */
+  lookback_days?: number | undefined;
   benchmark: string;
   exchange?: string | undefined;
   risk_free_rate: number;
 }
 
 const PERIODS_PER_YEAR: Record<ReturnInterval, number> = { '1h': 8760, '1d': 365 };
+const DEFAULT_LOOKBACK_DAYS: Record<ReturnInterval, number> = { '1h': 30, '1d': 365 };
 /** Pairs above this correlation are listed whatever the risk level. */
 const LISTED_CORRELATION = 0.7;
 const MAX_LISTED_PAIRS = 10;
@@ -70,8 +72,9 @@ export class PortfolioService {
     const quote = quoteCurrency(holdings.map((h) => h.symbol));
 
     const interval = req.interval;
+    const lookbackDays = req.lookback_days ?? DEFAULT_LOOKBACK_DAYS[interval];
     const perDay = DAY_MS / timeframeMs(interval);
-    const limit = Math.round(req.lookback_days * perDay) + 1;
+    const limit = Math.round(lookbackDays * perDay) + 1;
     const symbols = holdings.map((h) => h.symbol);
     const fetch = (symbol: string, endTime?: number) =>
       this.market.getCandles({ symbol, timeframe: interval, limit, exchange: req.exchange, endTime });
@@ -100,7 +103,7 @@ export class PortfolioService {
       throw new AppError(
         'INSUFFICIENT_DATA',
         `Only ${aligned.time.length} ${interval} closes are common to ${wanted.join(', ')} over the last ` +
-          `${req.lookback_days} days; risk figures need at least 31. Lengthen lookback_days or use interval 1h.`,
+          `${lookbackDays} days; risk figures need at least 31. Lengthen lookback_days or use interval 1h.`,
         { observations },
       );
     }
@@ -229,7 +232,7 @@ export class PortfolioService {
       risk: {
         lookback: {
           interval,
-          days: req.lookback_days,
+          days: lookbackDays,
           from: new Date(aligned.time[0]!).toISOString(),
           to: new Date(asOf).toISOString(),
           observations,

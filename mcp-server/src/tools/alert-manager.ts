@@ -28,7 +28,9 @@ export const alertManagerInput = z.object({
   alert_id: z.uuid('alert_id is the id a create or list answer gave (a UUID)').optional(),
   symbol: symbolSchema.optional().describe('Market the condition reads, e.g. BTCUSDT (create)'),
   exchange: exchangeSchema.optional(),
-  timeframe: timeframeSchema.default('1h').describe('Timeframe of series written without one'),
+  timeframe: timeframeSchema
+    .optional()
+    .describe("Timeframe of series written without one: default 1h on create, the alert's own on update"),
   condition: z
     .union([
       z.string().trim().min(1).max(2000),

@@ -93,8 +93,8 @@ export const monitorPortfolioInput = z
       .int()
       .min(7, 'lookback_days must be at least 7')
       .max(400, 'lookback_days can be at most 400')
-      .default(30)
-      .describe('Days of returns behind the risk figures (1h: 7-400, 1d: 60-400)'),
+      .optional()
+      .describe('Days of returns behind the risk figures (1h: 7-400, default 30; 1d: 60-400, default 365)'),
     benchmark: symbolSchema.default('BTC/USDT').describe('Market for beta, BTC/USDT by default'),
     risk_free_rate: z
       .number()
@@ -108,7 +108,7 @@ export const monitorPortfolioInput = z
     message: 'pass positions, a stored portfolio_id, or symbols',
     path: ['positions'],
   })
-  .refine((a) => a.interval === '1h' || a.lookback_days >= 60, {
+  .refine((a) => a.interval === '1h' || a.lookback_days === undefined || a.lookback_days >= 60, {
     message: 'with interval 1d, lookback_days must be at least 60 so the risk figures rest on enough returns',
     path: ['lookback_days'],
   });

@@ -91,6 +91,30 @@ describe('alert_manager over MCP', () => {
       condition: 'cross_above(ema(20), ema(50))',
     });
     expect(alertOf(updated).expression).toBe('cross_above(ema(20), ema(50))');
+
+    // Series without a timeframe read the alert's own: a new condition keeps it; timeframe and exchange update.
+    const fourHour = await client.call('alert_manager', {
+      action: 'create',
+      symbol: 'ETHUSDT',
+      timeframe: '4h',
+      condition: 'rsi(14) < 30',
+      phone_number: PHONE,
+    });
+    const tf = alertOf(fourHour).id;
+    const timeframeOf = (r: { structured?: Record<string, unknown> }) =>
+      (r.structured!.alert as { timeframe: string }).timeframe;
+    const sameTf = await client.call('alert_manager', {
+      action: 'update',
+      alert_id: tf,
+      condition: 'rsi(14) > 70',
+    });
+    expect(sameTf.isError, sameTf.text).toBe(false);
+    expect(timeframeOf(sameTf)).toBe('4h');
+    const daily = await client.call('alert_manager', { action: 'update', alert_id: tf, timeframe: '1d' });
+    expect(daily.isError, daily.text).toBe(false);
+    expect(timeframeOf(daily)).toBe('1d');
+    expect(alertOf(daily).expression).toBe('rsi(14) > 70');
+    await client.call('alert_manager', { action: 'delete', alert_id: tf });
     const history = await client.call('alert_manager', { action: 'history', alert_id: a.id });
     expect(history.structured!.history).toEqual([]);
     expect(history.text).toMatch(/has not fired yet/);

@@ -288,6 +288,14 @@ describe('PortfolioService', () => {
     expect(r.positions.map((p) => p.symbol)).toEqual(['S/USDT', 'T/USDT']);
   });
 
+  it('defaults the lookback per interval: daily returns get a year, not the hourly 30 days', async () => {
+    const parsed = monitorPortfolioInput.parse({ interval: '1d', symbols: ['BTCUSDT', 'ETHUSDT'] });
+    const r = await svc.monitor(parsed as never, 'o');
+    expect(r.risk.lookback).toMatchObject({ interval: '1d', days: 365 });
+    const hourly = await svc.monitor(monitorPortfolioInput.parse({ symbols: ['BTCUSDT'] }) as never, 'o');
+    expect(hourly.risk.lookback).toMatchObject({ interval: '1h', days: 30 });
+  });
+
   it('validates arguments at the schema with messages that say what to fix', () => {
     const bad = monitorPortfolioInput.safeParse({ interval: '1d', lookback_days: 30, symbols: ['BTCUSDT'] });
     expect(bad.success).toBe(false);

@@ -25,7 +25,8 @@ export interface AlertRequest {
   alert_id?: string | undefined;
   symbol?: string | undefined;
   exchange?: string | undefined;
-  timeframe: string;
+  /** Timeframe of series written without one: 1h on create; on update the alert's own unless given. */
+  timeframe?: string | undefined;
   /** Expression text or structured JSON. */
   condition?: string | Record<string, unknown> | undefined;
   /** The original tool's category; informative except 'news', which has no data source here. */
@@ -57,6 +58,7 @@ export interface AlertServiceOptions {
 }
 
 const DEFAULT_EXPIRY_MS = 30 * 24 * 3600_000;
+const DEFAULT_TIMEFRAME = '1h';
 const DEFAULT_COOLDOWN_MIN = 60;
 
 export class AlertService {
@@ -167,7 +169,8 @@ export class AlertService {
         'create needs condition, e.g. "close(4h) > 70000", "rsi(14, 1h) < 30" or "cross_above(ema(20), ema(50))".',
       );
     }
-    const condition = parseCondition(req.condition, req.timeframe);
+    const timeframe = req.timeframe ?? DEFAULT_TIMEFRAME;
+    const condition = parseCondition(req.condition, timeframe);
     const symbol = await this.symbolFor(condition, req);
     const channel = this.channel(req);
     const repeat = repeatOf(req);
@@ -179,7 +182,7 @@ export class AlertService {
     return {
       symbol,
       exchange: req.exchange ?? this.market.defaultExchange,
-      timeframe: req.timeframe,
+      timeframe,
       condition,
       expression: typeof req.condition === 'string' ? req.condition : formatCondition(condition),
       channel,
@@ -198,15 +201,21 @@ export class AlertService {
     notes: string[],
   ): Promise<AlertChanges> {
     const changes: AlertChanges = {};
-    if (req.condition !== undefined) {
-      changes.condition = parseCondition(req.condition, req.timeframe);
-      changes.expression =
-        typeof req.condition === 'string' ? req.condition : formatCondition(changes.condition);
+    const timeframe = req.timeframe ?? existing.timeframe;
+    if (req.timeframe !== undefined && req.timeframe !== existing.timeframe)
+      changes.timeframe = req.timeframe;
+    if (req.exchange !== undefined && req.exchange !== existing.exchange) changes.exchange = req.exchange;
+    // A new timeframe re-reads the stored expression: its series without a timeframe follow it.
+    const condition = req.condition ?? (changes.timeframe ? (existing.expression ?? undefined) : undefined);
+    if (condition !== undefined) {
+      changes.condition = parseCondition(condition, timeframe);
+      changes.expression = typeof condition === 'string' ? condition : formatCondition(changes.condition);
     }
-    if (req.symbol !== undefined || changes.condition) {
+    if (req.symbol !== undefined || changes.condition || changes.exchange) {
       changes.symbol = await this.symbolFor(changes.condition ?? existing.condition, {
         ...req,
         symbol: req.symbol ?? existing.symbol ?? undefined,
+        exchange: req.exchange ?? existing.exchange,
       });
     }
     if (req.phone_number !== undefined || req.webhook_url !== undefined) changes.channel = this.channel(req);
@@ -217,8 +226,8 @@ export class AlertService {
     if (Object.keys(changes).length === 0) {
       throw new AppError(
         'INVALID_ARGUMENT',
-        'update changes nothing: pass condition, symbol, phone_number or webhook_url, message_template, repeat, ' +
-          'cooldown_minutes, expires_at or quiet_hours.',
+        'update changes nothing: pass condition, symbol, exchange, timeframe, phone_number or webhook_url, ' +
+          'message_template, repeat, cooldown_minutes, expires_at or quiet_hours.',
       );
     }
     if (existing.status === 'fired' || existing.status === 'expired') {
