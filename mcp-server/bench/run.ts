@@ -10,6 +10,7 @@ const suites = [
   './backtest.js',
   './scanner.js',
   './alerts.js',
+  './load.js',
 ];
 
 for (const suite of suites) {

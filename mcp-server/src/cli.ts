@@ -5,10 +5,11 @@
  *   crypto-mcp http                      Streamable HTTP on MCP_HOST:MCP_PORT/mcp (default 127.0.0.1:8080)
  *   crypto-mcp stdio                     MCP over stdin/stdout (Claude Desktop)
  *   crypto-mcp worker                    alert delivery only (several may run: rows are claimed, never shared)
+ *   crypto-mcp migrate                   apply pending database migrations, print the schema version, exit
  *   crypto-mcp analyze BTC/USDT --timeframe 4h [--exchange binance] [--limit 500] [--compare ETHUSDT] [--json]
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, secretValues, type Config } from './config.js';
 import { createAppContext, VERSION } from './services/app.js';
 import { startHttpServer } from './server/http.js';
 import { startStdioServer } from './server/stdio.js';
@@ -16,7 +17,9 @@ import { analyzeCryptoInput } from './tools/analyze-crypto.js';
 import { describeIssues } from './tools/schemas.js';
 import { formatReportSummary } from './services/report-text.js';
 import { isAppError } from './errors.js';
-import { log, setLogLevel } from './logger.js';
+import { log, registerSecrets, setLogLevel } from './logger.js';
+import { PgDatabase } from './store/pg-database.js';
+import { PgliteDatabase } from './store/pglite-database.js';
 
 const USAGE = `crypto-mcp ${VERSION}: crypto market intelligence over MCP
 
@@ -24,6 +27,7 @@ Usage:
   crypto-mcp http                  serve MCP over Streamable HTTP (MCP_HOST:MCP_PORT, default 127.0.0.1:8080, path /mcp)
   crypto-mcp stdio                 serve MCP over stdin/stdout (for Claude Desktop and other local clients)
   crypto-mcp worker                deliver alert messages from the outbox (WhatsApp, webhooks) without serving HTTP
+  crypto-mcp migrate               apply pending database migrations (DATABASE_URL, else PGlite in DATA_DIR) and exit
   crypto-mcp analyze <symbol>      print an analysis, e.g. crypto-mcp analyze BTC/USDT --timeframe 4h
       --timeframe, -t <tf>         1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w ... (default 1h)
       --exchange, -e <id>          ccxt exchange id (default: EXCHANGE or binance)
@@ -59,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig();
   setLogLevel(config.LOG_LEVEL);
+  registerSecrets(secretValues(config));
+  if (command === 'migrate') return migrateCommand(config);
   const ctx = await createAppContext(config);
 
   switch (command) {
@@ -114,6 +120,29 @@ async function main(argv: string[]): Promise<number> {
     default:
       process.stderr.write(`Unknown command "${command}".\n\n${USAGE}\n`);
       return 2;
+  }
+}
+
+/**
+ * Applies pending migrations the way a server does at start (the first query migrates, under the advisory
+ * lock, so it is safe beside running replicas) and prints the versions the database is at. Opens only the
+ * database: no market data, no Redis.
+ */
+async function migrateCommand(config: Config): Promise<number> {
+  const db = config.DATABASE_URL
+    ? new PgDatabase({ connectionString: config.DATABASE_URL })
+    : new PgliteDatabase({ dataDir: config.DATA_DIR });
+  try {
+    const rows = await db.query<{ version: number; name: string }>(
+      'select version, name from schema_migrations order by version',
+    );
+    const labels = rows.map((r) => `${String(r.version).padStart(4, '0')}_${r.name}`);
+    process.stdout.write(
+      `database (${db.backend}) is at schema version ${rows.at(-1)?.version ?? 0}: ${labels.join(', ')}\n`,
+    );
+    return 0;
+  } finally {
+    await db.close();
   }
 }
 

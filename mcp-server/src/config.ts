@@ -47,6 +47,10 @@ const envSchema = z.object({
     'Extra Host header names accepted (e.g. your public host behind nginx)',
   ),
   MCP_ALLOWED_ORIGINS: hostList.describe('Extra browser Origin host names accepted'),
+  METRICS_TOKEN: optionalString(
+    /^\S{16,}$/,
+    'a bearer token of at least 16 characters that Prometheus sends to scrape /metrics',
+  ),
   DATA_SOURCE: z.enum(['auto', 'exchange', 'offline']).default('auto'),
   EXCHANGE: z
     .string()
@@ -169,6 +173,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     DATA_DIR: cfg.DATA_DIR ?? defaultDataDir(env),
     requireAuth: cfg.MCP_API_KEYS.length > 0,
   };
+}
+
+/**
+ * Values the logger must never write (logger's registerSecrets): the API keys, tokens and signing
+ * secret, and the passwords inside the connection strings, as written and decoded.
+ */
+export function secretValues(config: Config): string[] {
+  const passwords = [config.DATABASE_URL, config.REDIS_URL, config.MONGODB_URL].flatMap((url) => {
+    if (!url) return [];
+    try {
+      const { password } = new URL(url);
+      return password ? [password, decodeURIComponent(password)] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [
+    ...config.MCP_API_KEYS,
+    ...passwords,
+    ...[config.METRICS_TOKEN, config.TWILIO_AUTH_TOKEN, config.WEBHOOK_SIGNING_SECRET].filter(
+      (v): v is string => v !== undefined,
+    ),
+  ];
 }
 
 export const isLoopbackHost = (host: string): boolean => LOOPBACK.has(host);

@@ -1,3 +1,5 @@
+import { cacheRequests } from '../observability/instruments.js';
+
 /**
  * Cache for fetched market data. `CacheStore` is asynchronous so an out-of-process store (e.g. Redis,
  * which would also need to serialise the typed arrays of `Candles`) can replace `MemoryCache`.
@@ -98,4 +100,34 @@ export function startLoad<T>(
     .finally(() => inflight.delete(key));
   inflight.set(key, load);
   return load;
+}
+
+/**
+ * `cache` with every `getOrLoad` counted in the metrics as a hit (answered without running this caller's
+ * loader: stored, or shared with a load already in flight) or a miss (loaded, successfully or not), under the cache name
+ * `name` gives for the key. Wrapped once where the caches are handed to their users (services/app.ts),
+ * so every backend (Redis, its in-process fallback, memory) is counted the same way.
+ */
+export function countedCache(cache: CacheStore, name: (key: string) => string): CacheStore {
+  return {
+    get: (key) => cache.get(key),
+    set: (key, value, ttlMs) => cache.set(key, value, ttlMs),
+    delete: (key) => cache.delete(key),
+    async getOrLoad<T>(key: string, ttlMs: Ttl<T>, loader: () => Promise<T>): Promise<T> {
+      let loaded = false;
+      const count = (result: 'hit' | 'miss') => cacheRequests.inc({ cache: name(key), result });
+      try {
+        const value = await cache.getOrLoad(key, ttlMs, () => {
+          loaded = true;
+          return loader();
+        });
+        count(loaded ? 'miss' : 'hit');
+        return value;
+      } catch (err) {
+        // A failed load of its own is a miss; a shared load that failed served nothing, so counts as neither.
+        if (loaded) count('miss');
+        throw err;
+      }
+    },
+  };
 }

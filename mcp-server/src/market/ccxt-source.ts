@@ -80,6 +80,16 @@ export function isOutage(e: unknown): e is AppError {
   return e instanceof AppError && e.code === 'EXCHANGE_UNAVAILABLE' && e.details['outage'] === true;
 }
 
+/** What went wrong in an exchange request, for the metrics; undefined for errors that are not the exchange's. */
+export type ExchangeErrorKind =
+  'timeout' | 'network' | 'bad_response' | 'rate_limited' | 'refused' | 'rejected' | 'exchange_error';
+
+export function exchangeErrorKind(e: unknown): ExchangeErrorKind | undefined {
+  if (!(e instanceof AppError)) return undefined;
+  const kind = e.details['kind'];
+  return typeof kind === 'string' ? (kind as ExchangeErrorKind) : undefined;
+}
+
 /** Public market data of one exchange through ccxt: spot markets only, no API keys. */
 export class CcxtSource {
   readonly exchangeId: string;
@@ -196,6 +206,20 @@ export class CcxtSource {
     return { symbol, candles: candlesFromRows(wanted as number[][]) };
   }
 
+  /**
+   * One cheap request without retries, for health checks: the exchange's server time, or its market list
+   * where ccxt has no fetchTime for it. Throws the AppError a failed call would.
+   */
+  async ping(): Promise<void> {
+    try {
+      if (this.client.has['fetchTime']) await this.client.fetchTime();
+      else await this.client.loadMarkets(true);
+      this.syncClock();
+    } catch (e) {
+      throw this.toAppError(e, 'fetchTime', 'the server time', 1);
+    }
+  }
+
   /** 24h tickers of spot markets (all of them, or `symbols` in any accepted form). */
   async fetchTickers(symbols?: string[]): Promise<Ticker24h[]> {
     const unified = symbols && (await Promise.all(symbols.map((s) => this.resolveSymbol(s))));
@@ -309,7 +333,7 @@ export class CcxtSource {
       return new AppError(
         'RATE_LIMITED',
         `${this.name} is rate-limiting requests${tries}; try again in a minute.`,
-        details,
+        { ...details, kind: 'rate_limited' },
       );
     }
     const status = refusedStatus(e);
@@ -319,34 +343,44 @@ export class CcxtSource {
         status === 451
           ? `${this.name} is not available from this location (HTTP 451), so it cannot provide ${what}; use another exchange or the offline snapshot.`
           : `${this.name} refused the request for ${what} (HTTP ${status}); retrying will not help: check the base URL, a proxy, or whether the exchange blocks this network.`;
-      return new AppError('EXCHANGE_UNAVAILABLE', message, { ...details, httpStatus: status });
+      return new AppError('EXCHANGE_UNAVAILABLE', message, {
+        ...details,
+        httpStatus: status,
+        kind: 'refused',
+      });
     }
     if (e instanceof RequestTimeout) {
       return new AppError(
         'EXCHANGE_UNAVAILABLE',
         `${this.name} did not answer in time while fetching ${what}${tries}; try again later.`,
-        { ...details, outage: true },
+        { ...details, outage: true, kind: 'timeout' },
       );
     }
     if (e instanceof NetworkError) {
       return new AppError(
         'EXCHANGE_UNAVAILABLE',
         `${this.name} is unreachable or failing while fetching ${what}${tries}; try again later.`,
-        { ...details, outage: true },
+        { ...details, outage: true, kind: 'network' },
       );
     }
     if (e instanceof NotSupported) {
       return new AppError(
         'INVALID_ARGUMENT',
         `${this.name} does not support ${method} through ccxt, so it cannot provide ${what}.`,
-        details,
+        { ...details, kind: 'rejected' },
       );
     }
     if (e instanceof BadRequest) {
-      return new AppError('INVALID_ARGUMENT', `${this.name} rejected the request for ${what}.`, details);
+      return new AppError('INVALID_ARGUMENT', `${this.name} rejected the request for ${what}.`, {
+        ...details,
+        kind: 'rejected',
+      });
     }
     if (e instanceof ExchangeError) {
-      return new AppError('EXCHANGE_UNAVAILABLE', `${this.name} returned an error for ${what}.`, details);
+      return new AppError('EXCHANGE_UNAVAILABLE', `${this.name} returned an error for ${what}.`, {
+        ...details,
+        kind: 'exchange_error',
+      });
     }
     // BadResponse, or a TypeError/SyntaxError from ccxt parsing a body of an unexpected shape.
     return this.malformed(what, details);
@@ -356,7 +390,7 @@ export class CcxtSource {
     return new AppError(
       'EXCHANGE_UNAVAILABLE',
       `${this.name} sent an unreadable response for ${what}; try again later.`,
-      { exchange: this.exchangeId, ...details, outage: true },
+      { exchange: this.exchangeId, ...details, outage: true, kind: 'bad_response' },
     );
   }
 

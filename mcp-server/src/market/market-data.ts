@@ -2,7 +2,14 @@ import type { Candles } from '../core/candles.js';
 import { AppError, isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { MemoryCache, type CacheStore } from './cache.js';
-import { CcxtSource, isOutage, knownExchangeId, type CcxtSourceOptions } from './ccxt-source.js';
+import {
+  CcxtSource,
+  exchangeErrorKind,
+  isOutage,
+  knownExchangeId,
+  type CcxtSourceOptions,
+} from './ccxt-source.js';
+import { exchangeErrors } from '../observability/instruments.js';
 import { SnapshotSource } from './snapshot.js';
 import { candleCloseTime, parseTimeframe, type Timeframe } from './timeframes.js';
 import type { CandleSeries, DataSourceKind, SnapshotFallback, Ticker24h } from './types.js';
@@ -72,6 +79,25 @@ export interface ExchangeContact {
   reason?: string;
 }
 
+/** The default exchange's reachability as one request found it, for /health/infrastructure. */
+export interface ExchangeProbe {
+  exchange: string;
+  mode: MarketDataMode;
+  /** disabled: offline mode, the exchange is never contacted. degraded: it answered, rate-limiting us. */
+  status: 'ok' | 'degraded' | 'down' | 'disabled';
+  /** Round trip of the probe request; null when there was none or it failed. */
+  latency_ms: number | null;
+  /** When the probe ran (ms); probes are reused for a few seconds. */
+  probed_at: number;
+  /** Why it is not ok; never a URL (ccxt's raw messages are not used). */
+  detail?: string;
+}
+
+/** Probes are reused this long, so frequent health checks do not become exchange traffic. */
+const PROBE_TTL_MS = 10_000;
+/** A successful exchange request this recent makes a probe that timed out `degraded`, not `down`. */
+const RECENT_CONTACT_MS = 60_000;
+
 export const DEFAULT_CANDLE_LIMIT = 500;
 export const MAX_CANDLE_LIMIT = 10_000;
 /**
@@ -96,6 +122,7 @@ export class MarketData {
   private readonly outages = new Map<string, { until: number; error: AppError }>();
   /** The last exchange call's outcome per exchange, for health reporting. */
   private readonly lastContact = new Map<string, ExchangeContact>();
+  private probe: { until: number; result: Promise<ExchangeProbe> } | null = null;
 
   constructor(options: MarketDataOptions = {}) {
     this.mode = options.mode ?? 'auto';
@@ -202,6 +229,63 @@ export class MarketData {
   }
 
   /**
+   * Whether the default exchange answers one cheap request (its server time) within `timeoutMs`, measured.
+   * Not retried, not counted as an exchange error, and reused for PROBE_TTL_MS; offline mode never
+   * contacts the exchange and says so.
+   */
+  probeExchange(timeoutMs = 2_000): Promise<ExchangeProbe> {
+    const exchange = this.defaultExchange;
+    const base = { exchange, mode: this.mode };
+    if (this.mode === 'offline') {
+      return Promise.resolve({
+        ...base,
+        status: 'disabled',
+        latency_ms: null,
+        probed_at: this.now(),
+        detail: 'DATA_SOURCE=offline: the bundled snapshot answers and the exchange is not contacted',
+      });
+    }
+    const now = this.now();
+    if (this.probe && this.probe.until > now) return this.probe.result;
+    const result = (async (): Promise<ExchangeProbe> => {
+      const started = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      try {
+        const outcome = await Promise.race([this.source(exchange).ping(), timeout]);
+        if (outcome === 'timeout') {
+          // ccxt queues requests behind its rate limiter: during a large scan the probe can wait its turn
+          // although the exchange answers. A request that succeeded a moment ago says it is reachable.
+          const last = this.lastContact.get(exchange);
+          const recent = last?.reachable === true && !last.reason && this.now() - last.at < RECENT_CONTACT_MS;
+          return {
+            ...base,
+            status: recent ? 'degraded' : 'down',
+            latency_ms: null,
+            probed_at: now,
+            detail: recent
+              ? `no answer within ${timeoutMs} ms, but a request succeeded ${Math.round((this.now() - last.at) / 1000)} s ago (requests may be queued behind the rate limiter)`
+              : `no answer within ${timeoutMs} ms`,
+          };
+        }
+        const latency = Math.round((performance.now() - started) * 10) / 10;
+        return { ...base, status: 'ok', latency_ms: latency, probed_at: now };
+      } catch (e) {
+        if (!isAppError(e)) log.error('exchange probe failed', { exchange, error: e });
+        const detail = isAppError(e) ? e.message : 'the probe failed unexpectedly (logged)';
+        const status = exchangeErrorKind(e) === 'rate_limited' ? 'degraded' : 'down';
+        return { ...base, status, latency_ms: null, probed_at: now, detail };
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    this.probe = { until: now + PROBE_TTL_MS, result };
+    return result;
+  }
+
+  /**
    * Run `live` or `offline` according to the mode; in auto mode an outage of the snapshot's exchange
    * switches to `offline`. `offline` receives why it stands in, if it does for another exchange or an outage.
    */
@@ -224,6 +308,8 @@ export class MarketData {
       this.lastContact.set(exchange, { reachable: true, at: this.now() });
       return result;
     } catch (e) {
+      const kind = exchangeErrorKind(e);
+      if (kind) exchangeErrors.inc({ exchange, kind });
       // Only an outage makes the exchange unreachable: a rate limit, a refusal or an error is an answer.
       if (isAppError(e) && (e.code === 'EXCHANGE_UNAVAILABLE' || e.code === 'RATE_LIMITED'))
         this.lastContact.set(exchange, { reachable: !isOutage(e), at: this.now(), reason: e.message });

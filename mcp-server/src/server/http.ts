@@ -10,15 +10,17 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createMcpExpressApp } from '@modelcontextprotocol/express';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import { createMcpHandler } from '@modelcontextprotocol/server';
+import { createMcpHandler, type McpServer, type ServerEventBus } from '@modelcontextprotocol/server';
 import type { AppContext } from '../services/context.js';
-import { buildMcpServer } from './mcp-server.js';
+import { buildMcpServer, type Caller } from './mcp-server.js';
 import { bearerAuth } from './auth.js';
 import { chartsRouter } from './charts-route.js';
 import { API_PREFIX } from './openapi.js';
 import { restApiRouter } from './rest-api.js';
 import { restErrorHandler } from './rest-errors.js';
 import { twilioWebhooks } from './twilio-webhooks.js';
+import { observabilityRouter } from './observability-routes.js';
+import { edgeErrorHandler } from './edge-errors.js';
 import { providerStatuses } from '../services/alerts/outbox.js';
 import { RecipientStore } from '../services/alerts/recipients.js';
 import { isLoopbackHost } from '../config.js';
@@ -26,8 +28,23 @@ import { log } from '../logger.js';
 
 const LOCAL_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
-export function createHttpApp(ctx: AppContext): { app: express.Express; close: () => Promise<void> } {
+/**
+ * Test seam: the conformance fixture (test/conformance) serves its own McpServer through this same
+ * stack (Host/Origin checks, keys, the SDK handler). The product passes nothing.
+ */
+export interface HttpAppOptions {
+  /** Builds the McpServer answering one /mcp request; the product's buildMcpServer by default. */
+  buildServer?: (caller: Caller) => McpServer;
+  /** Source of list-changed events for `subscriptions/listen` streams; the SDK's in-process bus by default. */
+  bus?: ServerEventBus;
+}
+
+export function createHttpApp(
+  ctx: AppContext,
+  options: HttpAppOptions = {},
+): { app: express.Express; close: () => Promise<void> } {
   const { config } = ctx;
+  const buildServer = options.buildServer ?? ((caller: Caller) => buildMcpServer(ctx, caller));
   // Host: localhost names on a loopback bind, plus the operator's public names; none given on a public
   // bind means any Host (keys are required there). Origin: browsers only from those names, always.
   const allowedHosts =
@@ -84,6 +101,9 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
     );
   }
 
+  // /health/infrastructure and /metrics: behind the key like everything below (/metrics also takes
+  // METRICS_TOKEN, so a scraper needs no API key).
+  app.use(observabilityRouter(ctx, { guard: authorized ?? refuseProxiedWithoutKeys }));
   if (authorized) app.use(authorized);
   else app.use(refuseProxiedWithoutKeys);
   app.use(chartsRouter(ctx));
@@ -91,8 +111,9 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
 
   // bearerAuth puts the key's id (never the key) on req.auth; the SDK hands it to the factory.
   const mcp = createMcpHandler(
-    ({ authInfo }) => buildMcpServer(ctx, { caller: authInfo?.clientId ?? 'local', transport: 'http' }),
+    ({ authInfo }) => buildServer({ caller: authInfo?.clientId ?? 'local', transport: 'http' }),
     {
+      ...(options.bus && { bus: options.bus }),
       onerror: (error) => log.warn('mcp request error', { error }),
     },
   );
@@ -110,6 +131,8 @@ export function createHttpApp(ctx: AppContext): { app: express.Express; close: (
   // The JSON parser's errors (malformed, over 256kb) and route failures under /api/v1 as JSON, not
   // express's HTML page; /mcp keeps its own handling.
   app.use(API_PREFIX, restErrorHandler);
+  // Everything else as JSON too, logged redacted (express would print raw bodies to stderr).
+  app.use(edgeErrorHandler);
   return { app, close: () => mcp.close() };
 }
 
@@ -132,11 +155,14 @@ const refuseProxiedWithoutKeys: express.RequestHandler = (req, res, next) => {
 /** Start listening; resolves with the bound address once the port is open. */
 export async function startHttpServer(
   ctx: AppContext,
+  options: HttpAppOptions = {},
 ): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
-  const { app, close } = createHttpApp(ctx);
+  const { app, close } = createHttpApp(ctx, options);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(ctx.config.MCP_PORT, ctx.config.MCP_HOST, () => resolve(s));
-    s.once('error', reject);
+    // Express 5 calls this callback with the listen error too (EADDRINUSE): reject, never resolve then.
+    const s = app.listen(ctx.config.MCP_PORT, ctx.config.MCP_HOST, (error?: Error) =>
+      error ? reject(error) : resolve(s),
+    );
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -66,7 +66,7 @@ function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext, 
         tool,
         args,
         { ...caller, signal: extra?.mcpReq?.signal, progress: progressReporter(extra) },
-        { validate: false },
+        { validate: false, surface: 'mcp' },
       );
       return outcome.ok ? toolResult(tool, outcome.result) : toolError(outcome.error);
     },

@@ -49,7 +49,7 @@ export function restApiRouter(ctx: AppContext, options: RestApiOptions = {}): Ro
     }
     const body = objectBody(req, res);
     if (!body) return;
-    reply(res, await invokeTool(ctx, tool, body, callOf(req, res), { validate: true }));
+    reply(res, await invokeTool(ctx, tool, body, callOf(req, res), { validate: true, surface: 'rest' }));
   });
 
   // Alerts as resources. Every answer is alert_manager's output ({ action, alert, alerts, history,
@@ -60,13 +60,15 @@ export function restApiRouter(ctx: AppContext, options: RestApiOptions = {}): Ro
     args: JsonObject,
     opts: { status?: number; run?: InvokeOptions['run'] } = {},
   ) =>
-    invokeTool(ctx, alertTool, args, callOf(req, res), { validate: !opts.run, run: opts.run }).then(
-      (outcome) => {
-        const id = outcome.ok && (outcome.result.alert as { id?: unknown } | null)?.id;
-        if (opts.status === 201 && typeof id === 'string') res.location(`${API_PREFIX}/alerts/${id}`);
-        reply(res, outcome, opts.status);
-      },
-    );
+    invokeTool(ctx, alertTool, args, callOf(req, res), {
+      validate: !opts.run,
+      run: opts.run,
+      surface: 'rest',
+    }).then((outcome) => {
+      const id = outcome.ok && (outcome.result.alert as { id?: unknown } | null)?.id;
+      if (opts.status === 201 && typeof id === 'string') res.location(`${API_PREFIX}/alerts/${id}`);
+      reply(res, outcome, opts.status);
+    });
 
   router.get('/alerts', (req, res) => alerts(req, res, { action: 'list' }));
   router.post('/alerts', async (req, res) => {

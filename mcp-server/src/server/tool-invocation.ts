@@ -9,6 +9,7 @@ import type { ToolCall, ToolDefinition } from '../tools/tool.js';
 import { describeIssues } from '../tools/schemas.js';
 import { isAppError, type ErrorCode } from '../errors.js';
 import { log } from '../logger.js';
+import { recordToolCall, type ToolSurface } from '../observability/instruments.js';
 
 /** A failed call as both transports show it: MCP as `CODE: message` text, REST as `{ error, message }`. */
 export interface InvocationError {
@@ -28,6 +29,8 @@ export interface InvokeOptions {
    * them already (and answers bad ones itself before the call gets here), so MCP passes false.
    */
   validate: boolean;
+  /** Which API the call came through, for the metrics (the audit and rate limit see `call.transport`). */
+  surface: ToolSurface;
   /**
    * Runs instead of the tool's handler, under the tool's name, limits, output check and audit: REST's
    * `GET /alerts/{id}`, which has no alert_manager action of its own.
@@ -56,7 +59,9 @@ export async function invokeTool(
     else outcome = failure('INVALID_ARGUMENT', describeIssues(parsed.error));
   }
   outcome ??= await run(tool, args, ctx, call, options.run);
-  const ms = Math.round(performance.now() - started);
+  const elapsed = performance.now() - started;
+  const ms = Math.round(elapsed);
+  recordToolCall(tool.name, options.surface, outcome.ok ? null : outcome.error.code, elapsed / 1000);
   log.debug('tool call', { tool: tool.name, ms, error: !outcome.ok });
   ctx.audit.record({
     tool: tool.name,

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { MarketData } from '../market/index.js';
+import { countedCache } from '../market/cache.js';
 import { openStores } from '../store/index.js';
 import { AnalysisService } from './analysis.js';
 import { AlertService } from './alerts/alert-service.js';
@@ -31,9 +32,13 @@ export async function createAppContext(config: Config): Promise<AppContext> {
       ...(config.EXCHANGE_API_URL ? { baseUrl: config.EXCHANGE_API_URL } : {}),
     },
     ...(config.SNAPSHOT_DIR ? { snapshotDir: config.SNAPSHOT_DIR } : {}),
-    cache: stores.cache,
+    cache: countedCache(stores.cache, () => 'market'),
   });
-  const analysis = new AnalysisService(market, { cache: stores.cache, archive: stores.archive });
+  // One cache holds both; the metrics tell reports apart from the markers of archive writes already done.
+  const reportCache = countedCache(stores.cache, (key) =>
+    key.startsWith('archived|') ? 'archive_dedup' : 'report',
+  );
+  const analysis = new AnalysisService(market, { cache: reportCache, archive: stores.archive });
   const scanner = new ScannerService(market);
   const audit = new AuditRecorder(stores.audit);
   const delivery = createDelivery(config, stores.database);

@@ -40,6 +40,8 @@ export interface Stores {
   /** Market data and report cache: Redis shared by every replica, or in-process. */
   cache: CacheStore;
   rateLimiter: RateLimiter;
+  /** The Redis connection when REDIS_URL is set (infrastructure checks ping it, BullMQ counts read it). */
+  redis: RedisConnection | null;
   /** One entry per store; `degraded` overall when any store is not fully available. */
   health(): Promise<{ status: 'ok' | 'degraded'; stores: StoreHealth[] }>;
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export async function openStores(config: StoreConfig): Promise<Stores> {
     archive,
     cache,
     rateLimiter,
+    redis: redis ?? null,
     async health() {
       const stores: StoreHealth[] = [
         await database.health(),

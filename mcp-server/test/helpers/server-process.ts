@@ -65,7 +65,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ser
     child,
     stderr: () => err + (out ? `\n[stdout]\n${out}` : ''),
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
     },

@@ -39,6 +39,9 @@ type DeliveryConfig = Pick<
   | 'REDIS_KEY_PREFIX'
 >;
 
+/** BullMQ's key prefix inside REDIS_KEY_PREFIX. */
+export const bullPrefix = (redisKeyPrefix: string): string => `${redisKeyPrefix}bull`;
+
 /** How often due rows are enqueued to BullMQ (firings also wake it through the database). */
 const ENQUEUE_EVERY_MS = 1_000;
 
@@ -97,7 +100,7 @@ export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Deliver
         dispatcher,
         db,
         connection: redisConnection(redisUrl),
-        prefix: `${config.REDIS_KEY_PREFIX}bull`,
+        prefix: bullPrefix(config.REDIS_KEY_PREFIX),
       });
       queue.startWorker();
       const q = queue;

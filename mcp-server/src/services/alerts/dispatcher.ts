@@ -18,6 +18,7 @@
  */
 import { Queue, Worker, type ConnectionOptions } from 'bullmq';
 import { log, redact } from '../../logger.js';
+import { alertDeliveries } from '../../observability/instruments.js';
 import type { SqlDatabase } from '../../store/types.js';
 import {
   claimById,
@@ -91,6 +92,12 @@ export class Dispatcher {
 
   /** Sends one claimed row and marks the outcome. Never throws: failures are recorded on the row. */
   async process(msg: OutboxMessage): Promise<ProcessResult> {
+    const result = await this.attempt(msg);
+    alertDeliveries.inc({ channel: msg.channel.type, status: result });
+    return result;
+  }
+
+  private async attempt(msg: OutboxMessage): Promise<ProcessResult> {
     const db = this.options.db;
     const sender = this.options.senders[msg.channel.type];
     try {
@@ -228,6 +235,9 @@ export interface BullOutboxOptions {
   queueName?: string;
 }
 
+/** The BullMQ queue the outbox is delivered through (its key prefix is `${REDIS_KEY_PREFIX}bull`). */
+export const OUTBOX_QUEUE = 'alert-outbox';
+
 /**
  * The outbox over BullMQ: `enqueueDue()` (call it on a timer and after recordFiring) adds one job per due
  * row with job id = outbox id, so a row enqueued twice while waiting is one job; `startWorker()` runs
@@ -240,7 +250,7 @@ export class BullOutboxQueue {
   private readonly queueName: string;
 
   constructor(private readonly options: BullOutboxOptions) {
-    this.queueName = options.queueName ?? 'alert-outbox';
+    this.queueName = options.queueName ?? OUTBOX_QUEUE;
     this.queue = new Queue(this.queueName, {
       connection: options.connection,
       ...(options.prefix ? { prefix: options.prefix } : {}),

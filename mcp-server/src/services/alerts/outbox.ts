@@ -294,3 +294,30 @@ export async function sentSince(
   );
   return { count: Number(rows[0]?.count ?? 0), oldest: rows[0]?.oldest ?? null };
 }
+
+/** Rows waiting to go out, in flight, and given up on; the oldest pending row's age. For health and metrics. */
+export interface OutboxDepth {
+  pending: number;
+  sending: number;
+  failed: number;
+  /** Seconds since the oldest pending row was written; null when none is pending. */
+  oldest_pending_age_s: number | null;
+}
+
+export async function outboxDepth(db: SqlClient): Promise<OutboxDepth> {
+  // One pass over the (status, next_attempt_at) index: sent and skipped rows are not read.
+  const rows = await db.query<{ status: string; count: number; oldest_s: number | null }>(
+    `select status, count(*)::int as count,
+            extract(epoch from now() - min(created_at))::float8 as oldest_s
+       from outbox where status in ('pending', 'sending', 'failed') group by status`,
+  );
+  const by = new Map(rows.map((r) => [r.status, r]));
+  const count = (status: string) => Number(by.get(status)?.count ?? 0);
+  const oldest = by.get('pending')?.oldest_s;
+  return {
+    pending: count('pending'),
+    sending: count('sending'),
+    failed: count('failed'),
+    oldest_pending_age_s: oldest === null || oldest === undefined ? null : Math.round(Number(oldest)),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Operations endpoints beside the public liveness `/health`:
+ *
+ * - `GET /health/infrastructure`: every dependency measured now (services/infrastructure.ts); 200 while
+ *   the server can serve (ok or degraded), 503 when a required dependency is down.
+ * - `GET /metrics`: Prometheus text exposition of the process-wide registry, with the queue depths read
+ *   just before rendering.
+ *
+ * Both sit behind `guard` (the API-key check when keys are configured, the loopback-only rule without
+ * keys). `/metrics` also accepts `Authorization: Bearer <METRICS_TOKEN>`, so a scraper needs no API key
+ * (which would also let it call the tools).
+ */
+import { Router, type RequestHandler } from 'express';
+import type { AppContext } from '../services/context.js';
+import { checkInfrastructure, readQueueDepths } from '../services/infrastructure.js';
+import { buildInfo, outboxMessages, queueJobs, registry } from '../observability/instruments.js';
+import { CONTENT_TYPE } from '../observability/metrics.js';
+import { log } from '../logger.js';
+import { bearerMatcher } from './auth.js';
+
+export function observabilityRouter(ctx: AppContext, options: { guard: RequestHandler }): Router {
+  const { guard } = options;
+  const token = ctx.config.METRICS_TOKEN;
+  const isScraper = token ? bearerMatcher([token]) : () => -1;
+  const metricsGuard: RequestHandler = (req, res, next) =>
+    isScraper(req) === 0 ? next() : guard(req, res, next);
+  const router = Router();
+
+  router.get('/health/infrastructure', guard, async (_req, res) => {
+    try {
+      const report = await checkInfrastructure(ctx);
+      res
+        .status(report.status === 'down' ? 503 : 200)
+        .set('Cache-Control', 'no-store')
+        .json(report);
+    } catch (error) {
+      log.error('infrastructure check failed', { error });
+      res.status(500).json({ status: 'error', version: ctx.version });
+    }
+  });
+
+  router.get('/metrics', metricsGuard, async (_req, res) => {
+    try {
+      buildInfo.set({ version: ctx.version }, 1);
+      const { outbox, bullmq } = await readQueueDepths(ctx);
+      // Depths that cannot be read now are left out rather than repeated from an earlier scrape.
+      outboxMessages.reset();
+      if (outbox.counts) {
+        for (const status of ['pending', 'sending', 'failed'] as const) {
+          outboxMessages.set({ status }, outbox.counts[status]);
+        }
+      }
+      queueJobs.reset();
+      if (bullmq.counts) {
+        for (const [state, n] of Object.entries(bullmq.counts))
+          queueJobs.set({ queue: bullmq.queue, state }, n);
+      }
+      res
+        .status(200)
+        .set('Content-Type', CONTENT_TYPE)
+        .set('Cache-Control', 'no-store')
+        .send(registry.render());
+    } catch (error) {
+      log.error('metrics failed', { error });
+      res.status(500).json({ error: 'internal', message: 'The metrics failed; the error was logged.' });
+    }
+  });
+  return router;
+}
