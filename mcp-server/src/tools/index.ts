@@ -7,8 +7,9 @@ import { marketScannerTool } from './market-scanner.js';
 import { monitorPortfolioTool } from './monitor-portfolio.js';
 import { riskAssessmentTool } from './risk-assessment.js';
 import type { ToolDefinition } from './tool.js';
+import { withCachedJsonSchema } from './json-schema-cache.js';
 
-export const tools: ToolDefinition[] = [
+const definitions: ToolDefinition[] = [
   analyzeCryptoTool as unknown as ToolDefinition,
   marketScannerTool as unknown as ToolDefinition,
   detectOpportunitiesTool as unknown as ToolDefinition,
@@ -17,6 +18,12 @@ export const tools: ToolDefinition[] = [
   alertManagerTool as unknown as ToolDefinition,
   historicalBacktestTool as unknown as ToolDefinition,
 ];
+
+export const tools: ToolDefinition[] = definitions.map((tool) => {
+  withCachedJsonSchema(tool.input);
+  withCachedJsonSchema(tool.output);
+  return tool;
+});
 export {
   alertManagerTool,
   analyzeCryptoTool,
