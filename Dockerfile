@@ -38,6 +38,11 @@ ENV NODE_ENV=production \
     MCP_PORT=8080 \
     DATA_DIR=/data
 WORKDIR /app
+# The PNG charts' font: resvg renders with the system's DejaVu Sans (chart-render.ts), and the slim image
+# has no font at all, so every label would be missing.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=prod-deps /app/package.json /app/package-lock.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY mcp-server/package.json mcp-server/

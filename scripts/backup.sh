@@ -146,11 +146,13 @@ backup_pg_compose() { # part dbvar file
 }
 
 backup_mongo_compose() {
-  # mongodump in the mongo container, as its root user (the password stays inside the container).
+  # mongodump in the mongo container, as its root user (the password stays inside the container, in a
+  # private config file rather than on mongodump's command line).
   # shellcheck disable=SC2016 # expanded by the container's shell
-  compose exec -T mongo sh -c 'mongodump --quiet --archive --gzip --db "$MONGO_APP_DB" \
-      --username "$MONGO_INITDB_ROOT_USERNAME" --password "$MONGO_INITDB_ROOT_PASSWORD" \
-      --authenticationDatabase admin' >"$DIR/mongo.archive.gz" || die "mongo: mongodump in the mongo container failed"
+  compose exec -T mongo sh -c "$MONGO_ROOT_CONFIG_SH"'mongodump --quiet --archive --gzip --db "$MONGO_APP_DB" \
+      --username "$MONGO_INITDB_ROOT_USERNAME" --config "$cfg" \
+      --authenticationDatabase admin'"$MONGO_ROOT_CONFIG_END" >"$DIR/mongo.archive.gz" ||
+    die "mongo: mongodump in the mongo container failed"
   # shellcheck disable=SC2016
   MONGO_DB="$(compose exec -T mongo sh -c 'printf %s "$MONGO_APP_DB"')"
   add_part mongo mongo.archive.gz "compose service mongo, database $MONGO_DB"

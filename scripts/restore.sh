@@ -87,12 +87,16 @@ SUM="$(sha256_tool)"
 note "checksums verified"
 
 named() { [[ "$ONLY" == *" $1 "* ]]; }
+# A file SHA256SUMS vouches for ("<hash>  <file>", or "<hash> *<file>" in binary mode): the check above
+# passes whatever file is not listed, so an unlisted one is never restored.
+listed() { awk -v f="$1" '$2 == f || $2 == "*" f { found = 1 } END { exit !found }' "$DIR/SHA256SUMS"; }
 selected() { # part file
   [ -f "$DIR/$2" ] || {
     named "$1" && die "$1: $2 is not in this backup"
     return 1
   }
-  [ "$ONLY" = " " ] || named "$1"
+  [ "$ONLY" = " " ] || named "$1" || return 1
+  listed "$2" || die "$1: $2 is not listed in SHA256SUMS (not written by backup.sh): not restored"
 }
 # A part whose target is not configured: an error if it was asked for by name, else a note.
 no_target() { # part variable
@@ -170,9 +174,9 @@ restore_mongo_compose() {
   [ "$FORCE" = 1 ] && drop="--drop"
   [ -n "$MONGO_SRC_DB" ] || die "mongo: the manifest names no source database"
   # shellcheck disable=SC2016 # expanded by the container's shell
-  compose exec -T -e SRC_DB="$MONGO_SRC_DB" mongo sh -c 'mongorestore --quiet --archive --gzip '"$drop"' \
+  compose exec -T -e SRC_DB="$MONGO_SRC_DB" mongo sh -c "$MONGO_ROOT_CONFIG_SH"'mongorestore --quiet --archive --gzip '"$drop"' \
       --nsFrom="$SRC_DB.*" --nsTo="$MONGO_APP_DB.*" --username "$MONGO_INITDB_ROOT_USERNAME" \
-      --password "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin' <"$DIR/mongo.archive.gz" ||
+      --config "$cfg" --authenticationDatabase admin'"$MONGO_ROOT_CONFIG_END" <"$DIR/mongo.archive.gz" ||
     die "mongo: mongorestore in the mongo container failed"
   note "mongo: restored into compose service mongo"
   RESTORED=$((RESTORED + 1))
@@ -278,6 +282,45 @@ restore_redis_compose() {
 MONGO_CONFIG=""
 cleanup() { [ -z "$MONGO_CONFIG" ] || rm -f "$MONGO_CONFIG"; }
 trap cleanup EXIT
+
+# --- Refusals first -------------------------------------------------------------------------------------
+# Every selected Postgres and Redis target is looked at before any part is restored, so a refusal (exit 3)
+# leaves all of them as they were. A target that cannot be read here is left to its restore step, which
+# says why. Each restore step checks its own target again.
+refuse_if_not_empty() { # part count what
+  if [ "${2:-0}" -gt 0 ] 2>/dev/null && [ "$FORCE" != 1 ]; then
+    refuse "$1: the target $3; --force replaces what the backup holds (nothing was restored)"
+  fi
+}
+if [ "$FORCE" != 1 ]; then
+  for pg_part in postgres:postgres.dump:DATABASE_URL:APP_DB_NAME n8n:n8n.dump:N8N_DATABASE_URL:N8N_DB_NAME; do
+    IFS=: read -r part file urlvar dbvar <<<"$pg_part"
+    selected "$part" "$file" || continue
+    if [ "$MODE" = "compose" ]; then
+      count="$(compose exec -T postgres sh -c "psql -tAq -U \"\$POSTGRES_USER\" -d \"\$$dbvar\" -c \"$COUNT_SQL\"" 2>/dev/null | tr -d '\r')" || count=""
+    elif [ -n "${!urlvar:-}" ]; then
+      pg_url_split "${!urlvar}"
+      count="$(psql --no-psqlrc --no-password -tAq --dbname="$PG_URL" -c "$COUNT_SQL" 2>/dev/null)" || count=""
+      unset PGPASSWORD
+    else
+      count=""
+    fi
+    refuse_if_not_empty "$part" "$count" "database is not empty ($count relations)"
+  done
+  if selected redis redis.rdb; then
+    if [ "$MODE" = "compose" ]; then
+      # shellcheck disable=SC2016 # expanded by the container's shell
+      keyspace="$(compose exec -T redis sh -c 'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli info keyspace' 2>/dev/null)" || keyspace=""
+    elif [ -n "${REDIS_URL:-}" ]; then
+      redis_url_split "$REDIS_URL"
+      keyspace="$(redis_cli info keyspace 2>/dev/null)" || keyspace=""
+      unset REDISCLI_AUTH
+    else
+      keyspace=""
+    fi
+    refuse_if_not_empty redis "$(printf '%s\n' "$keyspace" | grep -c '^db[0-9]*:keys=' || true)" "already holds keys"
+  fi
+fi
 
 if [ "$MODE" = "compose" ]; then
   need docker

@@ -114,6 +114,18 @@ mongo_config_file() {
   printf "uri: '%s'\n" "${1//\'/\'\'}" >"$MONGO_CONFIG"
 }
 
+# POSIX sh prefix for a command run in the mongo container (docker compose exec ... sh -c): writes the
+# root password into a private mongo tools config file, $cfg, so mongodump and mongorestore get it with
+# `--config "$cfg"` instead of on their command line (which ps shows, in the container and on the host).
+# End the command with MONGO_ROOT_CONFIG_END, which removes the file and keeps the command's exit code.
+# YAML double-quoted value: backslash and double quote escaped.
+# shellcheck disable=SC2016 # expanded by the container's shell
+MONGO_ROOT_CONFIG_SH='umask 077; cfg="$(mktemp)" || exit 1;
+printf "password: \"%s\"\n" "$(printf "%s" "$MONGO_INITDB_ROOT_PASSWORD" | sed -e "s/[\\\"]/\\\\&/g")" >"$cfg";
+'
+# shellcheck disable=SC2016
+MONGO_ROOT_CONFIG_END='; rc=$?; rm -f "$cfg"; exit $rc'
+
 sha256_tool() {
   if command -v sha256sum >/dev/null 2>&1; then
     echo "sha256sum"

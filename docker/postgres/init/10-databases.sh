@@ -5,8 +5,9 @@
 #
 # Needs: APP_DB_NAME, APP_DB_USER, APP_DB_PASSWORD, N8N_DB_NAME, N8N_DB_USER, N8N_DB_PASSWORD.
 # Values reach SQL only through psql variables (:"name" quotes an identifier, :'value' a literal), so
-# no name or password can change the statements. Safe to run again: what exists is left as it is
-# (passwords included; change one with ALTER ROLE).
+# no name or password can change the statements; the password comes from psql's environment (\getenv),
+# never its command line, which ps shows. Safe to run again: what exists is left as it is (passwords
+# included; change one with ALTER ROLE).
 set -euo pipefail
 
 for var in APP_DB_NAME APP_DB_USER APP_DB_PASSWORD N8N_DB_NAME N8N_DB_USER N8N_DB_PASSWORD; do
@@ -18,9 +19,10 @@ done
 
 create_database() {
   local db="$1" user="$2" password="$3"
-  psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet \
+  ROLE_PASSWORD="$password" psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet \
     --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
-    -v db="$db" -v user="$user" -v password="$password" <<'SQL'
+    -v db="$db" -v user="$user" <<'SQL'
+\getenv password ROLE_PASSWORD
 select format('create role %I login password %L', :'user', :'password')
  where not exists (select from pg_roles where rolname = :'user') \gexec
 select format('create database %I owner %I encoding %L', :'db', :'user', 'UTF8')

@@ -53,7 +53,7 @@ export const exchangeErrors = registry.register(
     name: 'crypto_mcp_exchange_errors_total',
     help:
       'Failed exchange requests (after retries) by exchange and kind: timeout, network, bad_response, ' +
-      'rate_limited, refused (HTTP 4xx), rejected (bad request), exchange_error, unexpected.',
+      'rate_limited, refused (HTTP 4xx), rejected (bad request), exchange_error.',
     labelNames: ['exchange', 'kind'],
   }),
 );

@@ -19,7 +19,7 @@ import { API_PREFIX } from './openapi.js';
 import { restApiRouter } from './rest-api.js';
 import { restErrorHandler } from './rest-errors.js';
 import { twilioWebhooks } from './twilio-webhooks.js';
-import { observabilityRouter } from './observability-routes.js';
+import { observabilityRouter, scraperMetrics } from './observability-routes.js';
 import { edgeErrorHandler } from './edge-errors.js';
 import { providerStatuses } from '../services/alerts/outbox.js';
 import { RecipientStore } from '../services/alerts/recipients.js';
@@ -133,7 +133,14 @@ export function createHttpApp(
   app.use(API_PREFIX, restErrorHandler);
   // Everything else as JSON too, logged redacted (express would print raw bodies to stderr).
   app.use(edgeErrorHandler);
-  return { app, close: () => mcp.close() };
+
+  // In front of the Host and Origin checks: a scrape with METRICS_TOKEN, which reaches each replica by its
+  // address (observability-routes.ts). Everything else goes through the app above.
+  const edge = express();
+  edge.disable('x-powered-by');
+  if (config.METRICS_TOKEN) edge.get('/metrics', scraperMetrics(ctx));
+  edge.use(app);
+  return { app: edge, close: () => mcp.close() };
 }
 
 const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip', 'via'];

@@ -8,9 +8,9 @@
  *
  * Both sit behind `guard` (the API-key check when keys are configured, the loopback-only rule without
  * keys). `/metrics` also accepts `Authorization: Bearer <METRICS_TOKEN>`, so a scraper needs no API key
- * (which would also let it call the tools).
+ * (which would also let it call the tools), and with the token under any Host (`scraperMetrics`).
  */
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { AppContext } from '../services/context.js';
 import { checkInfrastructure, readQueueDepths } from '../services/infrastructure.js';
 import { buildInfo, outboxMessages, queueJobs, registry } from '../observability/instruments.js';
@@ -20,10 +20,8 @@ import { bearerMatcher } from './auth.js';
 
 export function observabilityRouter(ctx: AppContext, options: { guard: RequestHandler }): Router {
   const { guard } = options;
-  const token = ctx.config.METRICS_TOKEN;
-  const isScraper = token ? bearerMatcher([token]) : () => -1;
-  const metricsGuard: RequestHandler = (req, res, next) =>
-    isScraper(req) === 0 ? next() : guard(req, res, next);
+  const isScraper = scraperMatcher(ctx);
+  const metricsGuard: RequestHandler = (req, res, next) => (isScraper(req) ? next() : guard(req, res, next));
   const router = Router();
 
   router.get('/health/infrastructure', guard, async (_req, res) => {
@@ -39,7 +37,32 @@ export function observabilityRouter(ctx: AppContext, options: { guard: RequestHa
     }
   });
 
-  router.get('/metrics', metricsGuard, async (_req, res) => {
+  router.get('/metrics', metricsGuard, serveMetrics(ctx));
+  return router;
+}
+
+/** Whether a request carries `Authorization: Bearer <METRICS_TOKEN>` (never, without a token). */
+function scraperMatcher(ctx: AppContext): (req: Request) => boolean {
+  const token = ctx.config.METRICS_TOKEN;
+  const match = token ? bearerMatcher([token]) : null;
+  return (req) => match !== null && match(req) === 0;
+}
+
+/**
+ * GET /metrics for a scraper with METRICS_TOKEN, whatever the request's Host; anything else passes on.
+ * Mounted before the Host and Origin checks: Prometheus scrapes each replica at its own address (found
+ * through Docker's DNS, and sent as Host), which no Host allow-list can name. Those checks keep browsers
+ * out (DNS rebinding), and a browser page cannot send the token.
+ */
+export function scraperMetrics(ctx: AppContext): RequestHandler {
+  const isScraper = scraperMatcher(ctx);
+  const serve = serveMetrics(ctx);
+  return (req, res, next) => (isScraper(req) ? serve(req, res, next) : next());
+}
+
+/** The Prometheus exposition, with the queue depths read just before rendering. */
+function serveMetrics(ctx: AppContext): RequestHandler {
+  return async (_req, res) => {
     try {
       buildInfo.set({ version: ctx.version }, 1);
       const { outbox, bullmq } = await readQueueDepths(ctx);
@@ -64,6 +87,5 @@ export function observabilityRouter(ctx: AppContext, options: { guard: RequestHa
       log.error('metrics failed', { error });
       res.status(500).json({ error: 'internal', message: 'The metrics failed; the error was logged.' });
     }
-  });
-  return router;
+  };
 }

@@ -14,7 +14,7 @@
  *   sandbox whose index calls are compared with the ones MongoArchive makes.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -327,6 +327,16 @@ if (!compose) {
       const upstreams = read('nginx/upstreams.production.conf');
       expect(upstreams).toMatch(/server mcp:8080\b/);
       expect(upstreams).toMatch(/server n8n:5678\b/);
+      // Recreated replicas get new addresses: nginx follows the names through Docker's DNS (`resolve`,
+      // nginx >= 1.27.3) instead of keeping the addresses it found at start.
+      expect(upstreams).toMatch(/^resolver 127\.0\.0\.11\b/m);
+      expect(upstreams).toMatch(/server mcp:8080 [^;]*\bresolve;/);
+      expect(upstreams).toMatch(/server n8n:5678 [^;]*\bresolve;/);
+      const [major, minor, patch] = /^nginx:(\d+)\.(\d+)(?:\.(\d+))?/
+        .exec(String(nginx.image))!
+        .slice(1)
+        .map(Number) as [number, number, number];
+      expect(major * 1e6 + minor * 1e3 + (patch || 0)).toBeGreaterThanOrEqual(1_027_003);
     });
 
     it('runs n8n main and worker in queue mode on one image with the community package', () => {
@@ -458,6 +468,13 @@ describe('Dockerfile (server), docker/n8n/Dockerfile and .dockerignore', () => {
     expect(runtime).toMatch(/^VOLUME \["\/data"\]$/m);
   });
 
+  it('gives the runtime the font the PNG charts name (slim images have none)', () => {
+    // chart-render.ts asks resvg for DejaVu Sans from the system fonts; without any font installed the
+    // PNG charts come out without a single label.
+    expect(read('mcp-server/src/services/chart-render.ts')).toMatch(/defaultFontFamily: 'DejaVu Sans'/);
+    expect(runtime).toMatch(/apt-get install[^\n]*--no-install-recommends[^\n]*\bfonts-dejavu-core\b/);
+  });
+
   it('builds n8n from n8nio/n8n:2.41.1 with the package in /home/node/.n8n/nodes', () => {
     const n8n = read('docker/n8n/Dockerfile');
     const froms = [...n8n.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
@@ -555,6 +572,37 @@ describe('docker/postgres/init/10-databases.sh (against a private PostgreSQL)', 
       { rolname: 'crypto_mcp', rolcanlogin: true, has_password: true, rolsuper: false },
       { rolname: 'n8n', rolcanlogin: true, has_password: true, rolsuper: false },
     ]);
+  });
+
+  it("sets each role's password as given, never on psql's command line", async () => {
+    // The stored SCRAM verifier matches the password, quotes, $( ) and all.
+    const [{ verifier }] = await query<{ verifier: string }>(
+      `select rolpassword as verifier from pg_authid where rolname = 'crypto_mcp'`,
+    );
+    const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)$/.exec(verifier)!;
+    expect(m).not.toBeNull();
+    const salted = pbkdf2Sync(appPassword, Buffer.from(m[2]!, 'base64'), Number(m[1]), 32, 'sha256');
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    expect(createHash('sha256').update(clientKey).digest('base64')).toBe(m[3]);
+
+    // psql's arguments are visible to every process (ps): a stand-in records them, then runs psql.
+    const dir = await mkdtemp(join(tmpdir(), 'psql-argv-'));
+    try {
+      const realPsql = execFileSync('sh', ['-c', 'command -v psql'], { encoding: 'utf8' }).trim();
+      await writeFile(
+        join(dir, 'psql'),
+        `#!/usr/bin/env bash\nprintf '%s\\n' "$@" >>"${dir}/argv"\nexec "${realPsql}" "$@"\n`,
+        { mode: 0o755 },
+      );
+      const again = await init({ ...initEnv(), PATH: `${dir}:${process.env.PATH ?? ''}` });
+      expect(again.code, again.stderr).toBe(0);
+      const argv = readFileSync(join(dir, 'argv'), 'utf8');
+      expect(argv).toContain('crypto_mcp');
+      expect(argv).not.toContain(appPassword);
+      expect(argv).not.toContain('n8n-password-0123');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps n8n out of the server database and the other way round', async () => {

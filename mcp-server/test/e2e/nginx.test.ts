@@ -195,10 +195,13 @@ describe.skipIf(!NGINX)('nginx (the repository config) in front of two server re
     expect(health.headers.get('referrer-policy')).toBe('no-referrer');
     expect(health.headers.get('server')).toBe('nginx'); // no version
 
-    // Even with a key, /metrics is nginx's own 404, never a replica's answer.
-    const metrics = await call('GET', '/metrics', { headers: AUTH });
-    expect(metrics.status).toBe(404);
-    expect(metrics.body).toEqual({ error: 'not_found', message: 'Not served here.' });
+    // Even with a key, /metrics is nginx's own 404, never a replica's answer, however the path is
+    // spelt (the server's router ignores case and a trailing slash).
+    for (const path of ['/metrics', '/metrics/', '/Metrics', '/METRICS/', '/metrics?x=1']) {
+      const metrics = await call('GET', path, { headers: AUTH });
+      expect(metrics.status, path).toBe(404);
+      expect(metrics.body, path).toEqual({ error: 'not_found', message: 'Not served here.' });
+    }
 
     // The server's own errors pass through as they are, with the headers added.
     const unauthorized = await call('POST', '/api/v1/tools/analyze_crypto', { body: {} });
@@ -492,6 +495,21 @@ describe.skipIf(!NGINX)('nginx (the repository config) in front of two server re
     // The same address with another key is still within its per-IP limit.
     const other = await call('POST', '/api/v1/tools/analyze_crypto', {
       headers: AUTH,
+      body: { symbol: 'BTCUSDT' },
+    });
+    expect(other.status, other.text).toBe(200);
+  });
+
+  it('counts a lowercase "bearer" scheme per key too (the scheme is case-insensitive)', async () => {
+    // A made-up token floods its own bucket; a real key sent with the same spelling still passes.
+    await perIpAllowanceBack();
+    const flood = { authorization: `bearer made-up-${randomBytes(12).toString('hex')}` };
+    const results = await Promise.all(
+      Array.from({ length: 75 }, () => call('GET', '/mcp', { headers: flood })),
+    );
+    expect(results.some((r) => r.status === 429)).toBe(true);
+    const other = await call('POST', '/api/v1/tools/analyze_crypto', {
+      headers: { authorization: `bearer ${KEY}` },
       body: { symbol: 'BTCUSDT' },
     });
     expect(other.status, other.text).toBe(200);

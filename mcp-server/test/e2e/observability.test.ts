@@ -8,6 +8,7 @@
  * kind, and a probe that reports the exchange down when it is gone.
  */
 import { randomUUID } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
@@ -114,6 +115,32 @@ describe('metrics and infrastructure health with keys, Postgres and Redis', () =
       headers: { authorization: `Bearer ${METRICS_TOKEN}` },
     });
     expect(tool.status).toBe(401);
+  });
+
+  it('serves METRICS_TOKEN /metrics under any Host (a replica scraped by its address), nothing else', async () => {
+    // Prometheus finds each replica's address through Docker's DNS and sends it as Host, which no Host
+    // allow-list can name. Only a scrape with the token gets past that check.
+    const byAddress = (path: string, token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(server.origin);
+        httpGet(
+          {
+            hostname,
+            port,
+            path,
+            headers: { host: '172.20.0.5:8080', authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        ).once('error', reject);
+      });
+    expect(await byAddress('/metrics', METRICS_TOKEN)).toBe(200);
+    expect(await byAddress('/metrics', KEY)).toBe(403);
+    expect(await byAddress('/metrics', 'not-the-token-0123456789')).toBe(403);
+    expect(await byAddress('/health/infrastructure', METRICS_TOKEN)).toBe(403);
+    expect(await byAddress('/api/v1/tools', KEY)).toBe(403);
   });
 
   it('counts REST and MCP tool calls with latency histograms, outcomes and report cache hits', async () => {

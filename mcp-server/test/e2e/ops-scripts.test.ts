@@ -367,6 +367,21 @@ describe('scripts/backup.sh and scripts/restore.sh', () => {
     }
   });
 
+  it('checks every target before restoring any part: a refusal leaves all of them as they were', async () => {
+    // The database is empty (postgres would be restored) but Redis holds keys (refused): nothing is done.
+    const r = redis.client();
+    try {
+      await r.set('crypto-mcp:live', '1');
+      const target = await freshDatabase('preflight');
+      const run = await script('restore.sh', [backup], { DATABASE_URL: target, REDIS_URL: redis.url });
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr).toMatch(/redis: the target already holds keys/);
+      expect(await relationCount(target)).toBe(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+
   it('refuses a backup whose files no longer match their checksums, before touching anything', async () => {
     const damaged = await mkdtemp(join(tmpdir(), 'ops-damaged-'));
     try {
@@ -383,6 +398,33 @@ describe('scripts/backup.sh and scripts/restore.sh', () => {
       expect(await relationCount(target)).toBe(0);
     } finally {
       await rm(damaged, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a file that SHA256SUMS does not cover, before touching anything', async () => {
+    // A backup made without Redis, with a redis.rdb dropped in afterwards: nothing vouches for it.
+    const partial = await mkdtemp(join(tmpdir(), 'ops-unlisted-'));
+    const r = redis.client();
+    try {
+      for (const file of readdirSync(backup)) {
+        await writeFile(join(partial, file), readFileSync(join(backup, file)));
+      }
+      const sums = readFileSync(join(partial, 'SHA256SUMS'), 'utf8');
+      await writeFile(
+        join(partial, 'SHA256SUMS'),
+        sums
+          .split('\n')
+          .filter((l) => !l.endsWith('redis.rdb'))
+          .join('\n'),
+      );
+      await r.flushall();
+      const run = await script('restore.sh', ['--only', 'redis', partial], { REDIS_URL: redis.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('redis.rdb is not listed in SHA256SUMS');
+      expect(await r.dbsize()).toBe(0);
+    } finally {
+      r.disconnect();
+      await rm(partial, { recursive: true, force: true });
     }
   });
 
@@ -437,6 +479,110 @@ describe('scripts/backup.sh and scripts/restore.sh', () => {
       }
     });
   }
+});
+
+// --- the --compose form, with a stand-in for docker ---------------------------------------------------------
+
+describe('scripts/backup.sh and scripts/restore.sh --compose (MongoDB)', () => {
+  // `docker compose ... exec -T [-e K=V]... <service> <command...>` runs the command here, with the
+  // container's environment taken from this one; mongodump and mongorestore record their argv, their
+  // --config file and what they read. No Docker engine or mongo tools needed.
+  const password = `root"pw\\it's $(whoami)-${randomBytes(4).toString('hex')}`;
+  let bin: string;
+  let logs: string;
+  let out: string;
+
+  const fakeDocker = `#!/usr/bin/env bash
+set -euo pipefail
+while [ "$1" != exec ]; do shift; done
+shift
+envs=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -T) shift ;;
+    -e) envs+=("$2"); shift 2 ;;
+    *) break ;;
+  esac
+done
+shift # the service
+exec env "\${envs[@]}" "$@"
+`;
+  const fakeTool = (name: string, io: string) => `#!/usr/bin/env bash
+printf '%s\\n' "$@" >"$LOGS/${name}.argv"
+for arg in "$@"; do
+  case "$arg" in
+    --config=*) cfg="\${arg#--config=}" ;;
+  esac
+done
+prev=""
+for arg in "$@"; do
+  [ "$prev" = "--config" ] && cfg="$arg"
+  prev="$arg"
+done
+if [ -n "\${cfg:-}" ]; then
+  cp "$cfg" "$LOGS/${name}.config"
+  stat -c %a "$cfg" >"$LOGS/${name}.mode"
+  echo "$cfg" >"$LOGS/${name}.path"
+fi
+${io}
+`;
+
+  beforeAll(async () => {
+    bin = await mkdtemp(join(tmpdir(), 'ops-fake-bin-'));
+    logs = await mkdtemp(join(tmpdir(), 'ops-fake-logs-'));
+    out = await mkdtemp(join(tmpdir(), 'ops-compose-backups-'));
+    await writeFile(join(bin, 'docker'), fakeDocker, { mode: 0o755 });
+    await writeFile(join(bin, 'mongodump'), fakeTool('mongodump', "printf 'ARCHIVE-BYTES'"), {
+      mode: 0o755,
+    });
+    await writeFile(join(bin, 'mongorestore'), fakeTool('mongorestore', 'cat >"$LOGS/mongorestore.stdin"'), {
+      mode: 0o755,
+    });
+  });
+  afterAll(async () => {
+    for (const dir of [bin, logs, out]) if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const env = () => ({
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    LOGS: logs,
+    COMPOSE_FILE_PATH: '/nonexistent/docker-compose.production.yml',
+    ENV_FILE: '/nonexistent/.env.production',
+    // The mongo container's environment.
+    MONGO_INITDB_ROOT_USERNAME: 'root',
+    MONGO_INITDB_ROOT_PASSWORD: password,
+    MONGO_APP_DB: 'crypto_mcp',
+  });
+  const yamlQuoted = (v: string) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+  it('keeps the Mongo root password off the command lines, in a private file removed afterwards', async () => {
+    const backupRun = await script(
+      'backup.sh',
+      ['--compose', '--out', out, '--skip', 'postgres', '--skip', 'n8n', '--skip', 'redis'],
+      env(),
+    );
+    expect(backupRun.code, backupRun.stderr).toBe(0);
+    const dir = backupRun.stdout.trim();
+    expect(readFileSync(join(dir, 'mongo.archive.gz'), 'utf8')).toBe('ARCHIVE-BYTES');
+
+    const restoreRun = await script('restore.sh', ['--compose', '--only', 'mongo', dir], env());
+    expect(restoreRun.code, restoreRun.stderr).toBe(0);
+    expect(readFileSync(join(logs, 'mongorestore.stdin'), 'utf8')).toBe('ARCHIVE-BYTES');
+
+    for (const tool of ['mongodump', 'mongorestore']) {
+      const argv = readFileSync(join(logs, `${tool}.argv`), 'utf8').split('\n');
+      expect(argv.join(' '), tool).not.toContain(password);
+      expect(argv, tool).not.toContain('--password');
+      expect(argv, tool).toEqual(expect.arrayContaining(['--username', 'root', '--authenticationDatabase']));
+      expect(readFileSync(join(logs, `${tool}.config`), 'utf8'), tool).toBe(
+        `password: ${yamlQuoted(password)}\n`,
+      );
+      expect(readFileSync(join(logs, `${tool}.mode`), 'utf8').trim(), tool).toBe('600');
+      expect(existsSync(readFileSync(join(logs, `${tool}.path`), 'utf8').trim()), tool).toBe(false);
+    }
+    expect(readFileSync(join(logs, 'mongorestore.argv'), 'utf8')).toContain('--nsTo=crypto_mcp.*');
+    for (const run of [backupRun, restoreRun]) expect(run.stdout + run.stderr).not.toContain(password);
+  });
 });
 
 // --- health-check.sh ----------------------------------------------------------------------------------------

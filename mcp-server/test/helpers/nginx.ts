@@ -71,12 +71,13 @@ export async function renderNginxConfig(o: RenderOptions): Promise<string> {
   site = replace(siteFile, site, /listen 443 /g, `listen 127.0.0.1:${o.https} `, 2);
   if (o.liftRateLimits) site = replace(siteFile, site, /rate=\d+r\/s;/g, 'rate=1000000r/s;', 3);
 
-  // One server line per replica, each with the production line's parameters (max_fails, fail_timeout).
+  // One server line per replica, each with the production line's parameters (max_fails, fail_timeout)
+  // but `resolve`: the test's upstreams are fixed addresses, and Debian's nginx (1.22) predates it.
   const upstreamsFile = 'upstreams.production.conf';
   let upstreams = await read(upstreamsFile);
   const replicas = o.mcp.map((address) => `$1server ${address}$2;`).join('\n');
-  upstreams = replace(upstreamsFile, upstreams, /^( *)server mcp:8080([^;]*);$/gm, replicas, 1);
-  upstreams = replace(upstreamsFile, upstreams, 'server n8n:5678;', `server ${o.n8n};`, 1);
+  upstreams = replace(upstreamsFile, upstreams, /^( *)server mcp:8080([^;]*) resolve;$/gm, replicas, 1);
+  upstreams = replace(upstreamsFile, upstreams, 'server n8n:5678 resolve;', `server ${o.n8n};`, 1);
 
   await mkdir(join(p, 'conf.d'), { recursive: true });
   await mkdir(join(p, 'crypto-intel'), { recursive: true });

@@ -305,15 +305,19 @@ export interface OutboxDepth {
 }
 
 export async function outboxDepth(db: SqlClient): Promise<OutboxDepth> {
-  // One pass over the (status, next_attempt_at) index: sent and skipped rows are not read.
-  const rows = await db.query<{ status: string; count: number; oldest_s: number | null }>(
-    `select status, count(*)::int as count,
-            extract(epoch from now() - min(created_at))::float8 as oldest_s
+  // Counts can come from the (status, next_attempt_at) index alone; the age reads pending rows only,
+  // so the failed rows that accumulate are never fetched on a scrape.
+  const rows = await db.query<{ status: string; count: number }>(
+    `select status, count(*)::int as count
        from outbox where status in ('pending', 'sending', 'failed') group by status`,
+  );
+  const age = await db.query<{ oldest_s: number | null }>(
+    `select extract(epoch from now() - min(created_at))::float8 as oldest_s
+       from outbox where status = 'pending'`,
   );
   const by = new Map(rows.map((r) => [r.status, r]));
   const count = (status: string) => Number(by.get(status)?.count ?? 0);
-  const oldest = by.get('pending')?.oldest_s;
+  const oldest = age[0]?.oldest_s;
   return {
     pending: count('pending'),
     sending: count('sending'),
