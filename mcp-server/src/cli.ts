@@ -72,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
       const { url, close } = await startHttpServer(ctx);
       // Before the line that tells a supervisor we are up: a signal sent at once must find the handler.
       onShutdown(() => close().then(() => ctx.close()));
-      startDelivery(ctx);
+      // One process by default; in a stack with a worker the replicas only serve (HTTP_RUNS_ALERTS=false).
+      if (config.HTTP_RUNS_ALERTS) startDelivery(ctx);
       log.info('MCP Streamable HTTP server listening', {
         url,
         data_source: config.DATA_SOURCE,

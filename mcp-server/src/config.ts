@@ -112,6 +112,13 @@ const envSchema = z.object({
       'websocket: ccxt watchers where the exchange has them, REST polling elsewhere; polling: REST only',
     ),
   EXCHANGE_WS_URL: z.url().optional().describe('Override of the exchange WebSocket URL (proxies, tests)'),
+  HTTP_RUNS_ALERTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      'Whether `crypto-mcp http` also evaluates and delivers alerts; false when a `crypto-mcp worker` does it',
+    ),
   ALERT_WEBHOOK_ALLOW_PRIVATE: z
     .enum(['true', 'false'])
     .default('false')

@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLI, testEnv } from '../helpers/server-process.js';
+import { CLI, startServer, testEnv } from '../helpers/server-process.js';
 import { expectCompleteAnalysis } from '../helpers/analysis-assertions.js';
 
 const run = promisify(execFile);
@@ -78,6 +78,19 @@ describe('crypto-mcp worker', () => {
     );
     expect(code).toBe(2);
     expect(stderr).toMatch(/TWILIO_ACCOUNT_SID.*WEBHOOK_SIGNING_SECRET/);
+  });
+
+  it('serves without evaluating alerts when HTTP_RUNS_ALERTS=false (a worker does it)', async () => {
+    const secret = { WEBHOOK_SIGNING_SECRET: 'cli-test-webhook-secret-0123' };
+    const alone = await startServer(secret);
+    const replica = await startServer({ ...secret, HTTP_RUNS_ALERTS: 'false' });
+    try {
+      expect(alone.stderr()).toContain('alert delivery running');
+      expect(replica.stderr()).not.toContain('alert delivery running');
+      expect(replica.stderr()).toContain('MCP Streamable HTTP server listening');
+    } finally {
+      await Promise.all([alone.stop(), replica.stop()]);
+    }
   });
 
   it('runs with a webhook secret until it is stopped', async () => {
