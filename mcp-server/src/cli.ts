@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, secretValues, type Config } from './config.js';
 import { createAppContext, VERSION } from './services/app.js';
 import { startHttpServer } from './server/http.js';
+import { startWorkerMetrics } from './server/worker-metrics.js';
 import { startStdioServer } from './server/stdio.js';
 import { analyzeCryptoInput } from './tools/analyze-crypto.js';
 import { describeIssues } from './tools/schemas.js';
@@ -93,6 +94,15 @@ async function main(argv: string[]): Promise<number> {
         );
         await ctx.close();
         return 2;
+      }
+      if (config.WORKER_METRICS_PORT !== undefined) {
+        if (!config.METRICS_TOKEN) {
+          log.warn('WORKER_METRICS_PORT is set without METRICS_TOKEN: no metrics are served');
+        } else {
+          const metrics = await startWorkerMetrics(ctx, config.WORKER_METRICS_PORT);
+          onShutdown(() => metrics.close());
+          log.info('worker metrics listening', { url: `${metrics.url}/metrics` });
+        }
       }
       return -1;
     }

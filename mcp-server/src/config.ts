@@ -51,6 +51,9 @@ const envSchema = z.object({
     /^\S{16,}$/,
     'a bearer token of at least 16 characters that Prometheus sends to scrape /metrics',
   ),
+  WORKER_METRICS_PORT: z
+    .preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).max(65535).optional())
+    .describe('Port on which `crypto-mcp worker` serves /metrics (METRICS_TOKEN) and /health; unset: none'),
   DATA_SOURCE: z.enum(['auto', 'exchange', 'offline']).default('auto'),
   EXCHANGE: z
     .string()

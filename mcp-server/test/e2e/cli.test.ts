@@ -113,6 +113,46 @@ describe('crypto-mcp worker', () => {
     const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
     expect({ code, signal }, err).toEqual({ code: 0, signal: null });
   });
+
+  it('serves its metrics to a scraper with METRICS_TOKEN on WORKER_METRICS_PORT, and nothing else', async () => {
+    const token = 'worker-metrics-token-0123456789';
+    const child = spawn(process.execPath, [CLI, 'worker'], {
+      env: testEnv({
+        WEBHOOK_SIGNING_SECRET: 'a-secret-of-32-characters-long!!',
+        METRICS_TOKEN: token,
+        WORKER_METRICS_PORT: '0',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no metrics line:\n${err}`)), 20_000);
+        child.stderr!.on('data', () => {
+          const m = /"worker metrics listening".*"url":"([^"]+)"/.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const scraped = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(scraped.status).toBe(200);
+      const text = await scraped.text();
+      expect(text).toContain('# TYPE crypto_mcp_alert_deliveries_total counter');
+      expect(text).toMatch(/crypto_mcp_outbox_messages\{status="pending"\} \d+/);
+      expect((await fetch(url)).status).toBe(404);
+      expect((await fetch(url, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(
+        404,
+      );
+      expect((await fetch(new URL('/health', url))).status).toBe(200);
+      expect((await fetch(new URL('/api/v1/tools', url))).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
 });
 
 describe('crypto-mcp stdio', () => {
