@@ -182,9 +182,14 @@ export async function run(): Promise<void> {
   const echoes: ChildProcess[] = [];
   const proxies: NginxProcess[] = [];
   try {
-    servers.push(await startServer(env), await startServer(env));
-    const echo = [await startEcho(env), await startEcho(env)];
-    echoes.push(...echo.map((e) => e.child));
+    // Each process is recorded as soon as it runs, so a failed start still stops the others.
+    for (let i = 0; i < 2; i++) servers.push(await startServer(env));
+    const echo: { url: string; child: ChildProcess }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const e = await startEcho(env);
+      echo.push(e);
+      echoes.push(e.child);
+    }
     const product = await startNginx(
       { mcp: servers.map((s) => host(s.url)), n8n: '127.0.0.1:9' },
       { liftRateLimits: true },
@@ -212,8 +217,7 @@ export async function run(): Promise<void> {
         const rss = servers.reduce((sum, s) => sum + rssMb(s.child.pid!), 0);
         samples.push({ t: (Date.now() - started) / 1000, rss });
       }, 5000);
-      const soak = await load(product, ANALYZE, SOAK_S);
-      clearInterval(sampler);
+      const soak = await load(product, ANALYZE, SOAK_S).finally(() => clearInterval(sampler));
       // Drift: the last minute against the first minute after a 30 s warm-up.
       const first = samples.filter((s) => s.t >= 30 && s.t < 90).map((s) => s.rss);
       const last = samples.filter((s) => s.t >= SOAK_S - 60).map((s) => s.rss);

@@ -86,7 +86,10 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running
     }
     case 'worker': {
-      onShutdown(() => ctx.close());
+      // One handler for the whole process: each handler exits when it is done, so the metrics server
+      // closing first must not cut the delivery's drain short.
+      let metrics: { close: () => Promise<void> } | null = null;
+      onShutdown(() => (metrics?.close() ?? Promise.resolve()).then(() => ctx.close()));
       if (!startDelivery(ctx)) {
         process.stderr.write(
           'No delivery channel is configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM ' +
@@ -99,9 +102,9 @@ async function main(argv: string[]): Promise<number> {
         if (!config.METRICS_TOKEN) {
           log.warn('WORKER_METRICS_PORT is set without METRICS_TOKEN: no metrics are served');
         } else {
-          const metrics = await startWorkerMetrics(ctx, config.WORKER_METRICS_PORT);
-          onShutdown(() => metrics.close());
-          log.info('worker metrics listening', { url: `${metrics.url}/metrics` });
+          const server = await startWorkerMetrics(ctx, config.WORKER_METRICS_PORT);
+          metrics = server;
+          log.info('worker metrics listening', { url: `${server.url}/metrics` });
         }
       }
       return -1;

@@ -20,8 +20,6 @@ import { bearerMatcher } from './auth.js';
 
 export function observabilityRouter(ctx: AppContext, options: { guard: RequestHandler }): Router {
   const { guard } = options;
-  const isScraper = scraperMatcher(ctx);
-  const metricsGuard: RequestHandler = (req, res, next) => (isScraper(req) ? next() : guard(req, res, next));
   const router = Router();
 
   router.get('/health/infrastructure', guard, async (_req, res) => {
@@ -37,7 +35,8 @@ export function observabilityRouter(ctx: AppContext, options: { guard: RequestHa
     }
   });
 
-  router.get('/metrics', metricsGuard, serveMetrics(ctx));
+  // A scraper with METRICS_TOKEN is answered before the Host checks (scraperMetrics, mounted in http.ts).
+  router.get('/metrics', guard, serveMetrics(ctx));
   return router;
 }
 

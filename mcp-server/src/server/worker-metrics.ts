@@ -16,7 +16,7 @@ export async function startWorkerMetrics(
   const app = express();
   app.disable('x-powered-by');
   app.get('/health', (_req, res) => void res.json({ status: 'ok', role: 'worker', version: ctx.version }));
-  app.use(scraperMetrics(ctx));
+  app.get('/metrics', scraperMetrics(ctx));
   app.use(
     (_req, res) => void res.status(404).json({ error: 'not_found', message: 'Only /metrics and /health.' }),
   );

@@ -143,14 +143,18 @@ describe('crypto-mcp worker', () => {
       expect(text).toContain('# TYPE crypto_mcp_alert_deliveries_total counter');
       expect(text).toMatch(/crypto_mcp_outbox_messages\{status="pending"\} \d+/);
       expect((await fetch(url)).status).toBe(404);
+      const posted = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(posted.status).toBe(404);
       expect((await fetch(url, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(
         404,
       );
       expect((await fetch(new URL('/health', url))).status).toBe(200);
       expect((await fetch(new URL('/api/v1/tools', url))).status).toBe(404);
-    } finally {
       child.kill('SIGTERM');
-      await once(child, 'exit');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code, err).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
     }
   });
 });
