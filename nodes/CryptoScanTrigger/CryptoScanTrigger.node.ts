@@ -6,7 +6,14 @@ import type {
   IPollFunctions,
 } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
-import { compact, isMarketSymbol, normalizeSymbol, parseList, timeframeOptions } from '../shared/fields';
+import {
+  compact,
+  isMarketSymbol,
+  normalizeSymbol,
+  parseList,
+  scanTypeOptions,
+  timeframeOptions,
+} from '../shared/fields';
 import { callCryptoMcpTool } from '../shared/transport';
 
 /** Setups remembered as already emitted; the oldest are forgotten first. */
@@ -187,29 +194,7 @@ export class CryptoScanTrigger implements INodeType {
         displayName: 'Scan Type',
         name: 'scanType',
         type: 'options',
-        options: [
-          { name: 'All', value: 'all', description: 'Every scan type' },
-          {
-            name: 'Breakouts',
-            value: 'breakouts',
-            description: 'Donchian(20) range and BOS breaks on at least 1.5x volume',
-          },
-          {
-            name: 'Institutional',
-            value: 'institutional',
-            description: 'Fresh order-block or fair-value-gap retests and liquidity sweeps',
-          },
-          {
-            name: 'Reversals',
-            value: 'reversals',
-            description: 'CHoCH, RSI divergence and exhaustion at 50-candle extremes',
-          },
-          {
-            name: 'Volume Surge',
-            value: 'volume_surge',
-            description: 'At least 3x the 20-candle average volume',
-          },
-        ],
+        options: scanTypeOptions,
         default: 'all',
         description: 'Which setups the scanner looks for',
         displayOptions: { show: { source: ['scan'] } },

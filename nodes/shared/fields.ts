@@ -38,6 +38,27 @@ function timeframeName(timeframe: string): string {
   return `${count} ${unit}${count === 1 ? '' : 's'} (${timeframe})`;
 }
 
+/** market_scanner's scan types, for the Crypto Analysis scan operation and the Crypto Scan Trigger. */
+export const scanTypeOptions: INodePropertyOptions[] = [
+  { name: 'All', value: 'all', description: 'Every scan type' },
+  {
+    name: 'Breakouts',
+    value: 'breakouts',
+    description: 'Donchian(20) range and BOS breaks on at least 1.5x volume',
+  },
+  {
+    name: 'Institutional',
+    value: 'institutional',
+    description: 'Fresh order-block or fair-value-gap retests and liquidity sweeps',
+  },
+  {
+    name: 'Reversals',
+    value: 'reversals',
+    description: 'CHoCH, RSI divergence and exhaustion at 50-candle extremes',
+  },
+  { name: 'Volume Surge', value: 'volume_surge', description: 'At least 3x the 20-candle average volume' },
+];
+
 /** Options for a timeframe parameter, in time order (the options lint rule is satisfied by `value` order). */
 export const timeframeOptions: INodePropertyOptions[] = TIMEFRAMES.map((value) => ({
   name: timeframeName(value),

@@ -1,5 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
-import { timeframeOptions } from '../../shared/fields';
+import { scanTypeOptions, timeframeOptions } from '../../shared/fields';
 
 const forOperation = (operation: string) => ({ show: { resource: ['market'], operation: [operation] } });
 
@@ -143,29 +143,7 @@ export const marketFields: INodeProperties[] = [
     displayName: 'Scan Type',
     name: 'scanType',
     type: 'options',
-    options: [
-      { name: 'All', value: 'all', description: 'Every scan type' },
-      {
-        name: 'Breakouts',
-        value: 'breakouts',
-        description: 'Donchian(20) range and BOS breaks on at least 1.5x volume',
-      },
-      {
-        name: 'Institutional',
-        value: 'institutional',
-        description: 'Fresh order-block or fair-value-gap retests and liquidity sweeps',
-      },
-      {
-        name: 'Reversals',
-        value: 'reversals',
-        description: 'CHoCH, RSI divergence and exhaustion at 50-candle extremes',
-      },
-      {
-        name: 'Volume Surge',
-        value: 'volume_surge',
-        description: 'At least 3x the 20-candle average volume',
-      },
-    ],
+    options: scanTypeOptions,
     default: 'all',
     description: 'Which setups to look for',
     displayOptions: forOperation('scan'),
