@@ -11,6 +11,7 @@ const suites = [
   './scanner.js',
   './alerts.js',
   './load.js',
+  './tool-jobs.js',
 ];
 
 for (const suite of suites) {

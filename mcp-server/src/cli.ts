@@ -4,7 +4,7 @@
  *
  *   crypto-mcp http                      Streamable HTTP on MCP_HOST:MCP_PORT/mcp (default 127.0.0.1:8080)
  *   crypto-mcp stdio                     MCP over stdin/stdout (Claude Desktop)
- *   crypto-mcp worker                    alert delivery only (several may run: rows are claimed, never shared)
+ *   crypto-mcp worker                    alert delivery and tool jobs (several may run: rows and jobs are claimed, never shared)
  *   crypto-mcp migrate                   apply pending database migrations, print the schema version, exit
  *   crypto-mcp analyze BTC/USDT --timeframe 4h [--exchange binance] [--limit 500] [--compare ETHUSDT] [--json]
  */
@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, secretValues, type Config } from './config.js'
 import { createAppContext, VERSION } from './services/app.js';
 import { startHttpServer } from './server/http.js';
 import { startWorkerMetrics } from './server/worker-metrics.js';
+import { startToolJobWorker, type ToolJobWorker } from './server/tool-job-worker.js';
 import { startStdioServer } from './server/stdio.js';
 import { analyzeCryptoInput } from './tools/analyze-crypto.js';
 import { describeIssues } from './tools/schemas.js';
@@ -21,13 +22,15 @@ import { isAppError } from './errors.js';
 import { log, registerSecrets, setLogLevel } from './logger.js';
 import { PgDatabase } from './store/pg-database.js';
 import { PgliteDatabase } from './store/pglite-database.js';
+import { startRetention } from './store/retention.js';
 
 const USAGE = `crypto-mcp ${VERSION}: crypto market intelligence over MCP
 
 Usage:
   crypto-mcp http                  serve MCP over Streamable HTTP (MCP_HOST:MCP_PORT, default 127.0.0.1:8080, path /mcp)
   crypto-mcp stdio                 serve MCP over stdin/stdout (for Claude Desktop and other local clients)
-  crypto-mcp worker                deliver alert messages from the outbox (WhatsApp, webhooks) without serving HTTP
+  crypto-mcp worker                deliver alert messages (WhatsApp, webhooks) and, with REDIS_URL, run the scans,
+                                   opportunity searches and backtests that replicas with HTTP_RUNS_JOBS=false hand over
   crypto-mcp migrate               apply pending database migrations (DATABASE_URL, else PGlite in DATA_DIR) and exit
   crypto-mcp analyze <symbol>      print an analysis, e.g. crypto-mcp analyze BTC/USDT --timeframe 4h
       --timeframe, -t <tf>         1m 5m 15m 30m 1h 2h 4h 6h 12h 1d 1w ... (default 1h)
@@ -71,10 +74,15 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'http': {
       const { url, close } = await startHttpServer(ctx);
+      ctx.jobs?.start(); // reading the job events before the first call is handed over
       // Before the line that tells a supervisor we are up: a signal sent at once must find the handler.
       onShutdown(() => close().then(() => ctx.close()));
-      // One process by default; in a stack with a worker the replicas only serve (HTTP_RUNS_ALERTS=false).
-      if (config.HTTP_RUNS_ALERTS) startDelivery(ctx);
+      // One process by default; in a stack with a worker the replicas only serve (HTTP_RUNS_ALERTS=false),
+      // and the worker also retires old rows.
+      if (config.HTTP_RUNS_ALERTS) {
+        startDelivery(ctx);
+        startRetention(ctx.stores.database, config.RETENTION_DAYS);
+      }
       log.info('MCP Streamable HTTP server listening', {
         url,
         data_source: config.DATA_SOURCE,
@@ -87,17 +95,27 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'worker': {
       // One handler for the whole process: each handler exits when it is done, so the metrics server
-      // closing first must not cut the delivery's drain short.
+      // closing first must not cut the job or delivery drain short.
       let metrics: { close: () => Promise<void> } | null = null;
-      onShutdown(() => (metrics?.close() ?? Promise.resolve()).then(() => ctx.close()));
-      if (!startDelivery(ctx)) {
+      let jobs: ToolJobWorker | null = null;
+      onShutdown(async () => {
+        await metrics?.close();
+        await jobs?.close();
+        await ctx.close();
+      });
+      const delivering = startDelivery(ctx);
+      startRetention(ctx.stores.database, config.RETENTION_DAYS);
+      if (config.REDIS_URL) jobs = startToolJobWorker(ctx, config.REDIS_URL);
+      if (!delivering && !jobs) {
         process.stderr.write(
-          'No delivery channel is configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_WHATSAPP_FROM ' +
-            'for WhatsApp, or WEBHOOK_SIGNING_SECRET for webhooks.\n',
+          'The worker has nothing to do: set REDIS_URL to run the tool jobs replicas hand over ' +
+            '(HTTP_RUNS_JOBS=false), and/or a delivery channel: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and ' +
+            'TWILIO_WHATSAPP_FROM for WhatsApp, or WEBHOOK_SIGNING_SECRET for webhooks.\n',
         );
         await ctx.close();
         return 2;
       }
+      if (!delivering) log.info('no delivery channel configured: this worker runs tool jobs only');
       if (config.WORKER_METRICS_PORT !== undefined) {
         if (!config.METRICS_TOKEN) {
           log.warn('WORKER_METRICS_PORT is set without METRICS_TOKEN: no metrics are served');

@@ -122,6 +122,38 @@ const envSchema = z.object({
     .describe(
       'Whether `crypto-mcp http` also evaluates and delivers alerts; false when a `crypto-mcp worker` does it',
     ),
+  HTTP_RUNS_JOBS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      'Whether `crypto-mcp http` runs scans, opportunity searches and backtests itself; false hands them ' +
+        'to `crypto-mcp worker` over BullMQ (needs REDIS_URL)',
+    ),
+  WORKER_JOB_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(32)
+    .default(2)
+    .describe('Tool jobs (scans, backtests) one `crypto-mcp worker` runs at once'),
+  JOB_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(3_600_000)
+    .default(300_000)
+    .describe('How long a replica waits for a worker to finish a tool job, queue time included'),
+  RETENTION_DAYS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3650)
+    .default(90)
+    .describe(
+      'Days the audit log, finished alert messages and Twilio status callbacks are kept (0: forever); ' +
+        'pruned by the process that delivers alerts',
+    ),
   ALERT_WEBHOOK_ALLOW_PRIVATE: z
     .enum(['true', 'false'])
     .default('false')
@@ -170,6 +202,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `Invalid configuration:\n  MCP_API_KEYS: required because ${exposure}; ` +
         'set one or more comma-separated keys (e.g. MCP_API_KEYS=$(openssl rand -hex 32)).',
+    );
+  }
+  if (!cfg.HTTP_RUNS_JOBS && !cfg.REDIS_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  HTTP_RUNS_JOBS: false hands scans and backtests to `crypto-mcp worker` ' +
+        'over BullMQ, which needs Redis: set REDIS_URL (or leave HTTP_RUNS_JOBS unset).',
     );
   }
   const weak = cfg.MCP_API_KEYS.find((k) => k.length < 16);

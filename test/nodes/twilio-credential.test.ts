@@ -2,20 +2,19 @@
  * The Twilio WhatsApp API credential: its fields, Basic auth with the Account SID + Auth Token or the
  * API Key SID + Secret, and its test request (one page of messages), run the way n8n runs it (the
  * request's expressions resolved with $credentials, then `authenticate` applied) against the local
- * Twilio stub and the server's Twilio stub.
+ * Twilio stub the server's tests share (mcp-server/test/helpers/twilio-stub.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ICredentialDataDecryptedObject, IHttpRequestOptions, INodeProperties } from 'n8n-workflow';
 import { TwilioWhatsAppApi } from '../../credentials/TwilioWhatsAppApi.credentials';
 import { fakeContext, resolveDeep, runCredentialTest } from '../helpers/n8n-context';
-import { startTwilioApiStub, type TwilioApiStub } from '../helpers/twilio-api-stub';
-import { startTwilioStub } from '../../mcp-server/test/helpers/twilio-stub';
+import { startTwilioStub, type TwilioStub } from '../../mcp-server/test/helpers/twilio-stub';
 
 const credential = new TwilioWhatsAppApi();
-let stub: TwilioApiStub;
+let stub: TwilioStub;
 
 beforeAll(async () => {
-  stub = await startTwilioApiStub();
+  stub = await startTwilioStub();
 });
 afterAll(async () => {
   await stub.close();

@@ -1,9 +1,9 @@
 /**
- * The WhatsApp Alert node's execute() against a local stub of Twilio's Messages API: the form it posts
- * (To/From/Body, ContentSid + ContentVariables, StatusCallback, MessagingServiceSid instead of From),
- * Basic auth for both credential types, Twilio's errors as NodeApiError with Twilio's code and message,
- * continueOnFail, length limits and variable normalisation. One test sends through the server's own
- * Twilio stub (mcp-server/test/helpers/twilio-stub.ts) to keep both stubs honest.
+ * The WhatsApp Alert node's execute() against the local Twilio stub the server's tests share
+ * (mcp-server/test/helpers/twilio-stub.ts): the form it posts (To/From/Body, ContentSid +
+ * ContentVariables, StatusCallback, MessagingServiceSid instead of From), Basic auth for both credential
+ * types, Twilio's errors as NodeApiError with Twilio's code and message, continueOnFail, length limits
+ * and variable normalisation. One test reads the message a fresh stub stored, as the server's tests do.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -13,8 +13,7 @@ import { WhatsAppAlert } from '../../nodes/WhatsAppAlert/WhatsAppAlert.node';
 import { formatItem, renderMessage, renderOneLine } from '../../nodes/WhatsAppAlert/message';
 import { TwilioWhatsAppApi } from '../../credentials/TwilioWhatsAppApi.credentials';
 import { fakeContext } from '../helpers/n8n-context';
-import { startTwilioApiStub, type TwilioApiStub } from '../helpers/twilio-api-stub';
-import { startTwilioStub } from '../../mcp-server/test/helpers/twilio-stub';
+import { startTwilioStub, type TwilioStub } from '../../mcp-server/test/helpers/twilio-stub';
 
 const fixture = (name: string): IDataObject =>
   JSON.parse(readFileSync(new URL(`../fixtures/tool-outputs/${name}.json`, import.meta.url), 'utf8'));
@@ -25,10 +24,10 @@ const FROM = '+14155238886';
 const CONTENT_SID = 'HX' + 'ab'.repeat(16);
 const SERVICE_SID = 'MG' + 'cd'.repeat(16);
 
-let stub: TwilioApiStub;
+let stub: TwilioStub;
 
 beforeAll(async () => {
-  stub = await startTwilioApiStub();
+  stub = await startTwilioStub();
 });
 afterAll(async () => {
   await stub.close();

@@ -1,6 +1,7 @@
 import type { Candles } from '../core/candles.js';
 import { AppError, isAppError } from '../errors.js';
 import { log } from '../logger.js';
+import { TIMED_OUT, within } from '../deadline.js';
 import { MemoryCache, type CacheStore } from './cache.js';
 import {
   CcxtSource,
@@ -249,13 +250,9 @@ export class MarketData {
     if (this.probe && this.probe.until > now) return this.probe.result;
     const result = (async (): Promise<ExchangeProbe> => {
       const started = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
       try {
-        const outcome = await Promise.race([this.source(exchange).ping(), timeout]);
-        if (outcome === 'timeout') {
+        const outcome = await within(this.source(exchange).ping(), timeoutMs);
+        if (outcome === TIMED_OUT) {
           // ccxt queues requests behind its rate limiter: during a large scan the probe can wait its turn
           // although the exchange answers. A request that succeeded a moment ago says it is reachable.
           const last = this.lastContact.get(exchange);
@@ -277,8 +274,6 @@ export class MarketData {
         const detail = isAppError(e) ? e.message : 'the probe failed unexpectedly (logged)';
         const status = exchangeErrorKind(e) === 'rate_limited' ? 'degraded' : 'down';
         return { ...base, status, latency_ms: null, probed_at: now, detail };
-      } finally {
-        clearTimeout(timer);
       }
     })();
     this.probe = { until: now + PROBE_TTL_MS, result };

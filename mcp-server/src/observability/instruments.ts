@@ -72,7 +72,7 @@ export const alertDeliveries = registry.register(
 export const outboxMessages = registry.register(
   new Gauge({
     name: 'crypto_mcp_outbox_messages',
-    help: 'Alert outbox rows by status (pending, sending, failed), read at scrape time; absent while the database is unreachable.',
+    help: 'Alert outbox rows by status (pending, sending, failed), read at scrape time; absent while the database is unreachable. Shared state: every process reports the same rows, so aggregate with max, not sum.',
     labelNames: ['status'],
   }),
 );
@@ -80,8 +80,45 @@ export const outboxMessages = registry.register(
 export const queueJobs = registry.register(
   new Gauge({
     name: 'crypto_mcp_queue_jobs',
-    help: 'BullMQ jobs by queue and state (waiting, active, delayed, failed), read at scrape time when REDIS_URL is set; absent while Redis is unreachable.',
+    help: 'BullMQ jobs by queue (alert-outbox, tool-jobs) and state (waiting, active, delayed, failed), read at scrape time when REDIS_URL is set; absent while Redis is unreachable. Shared state: aggregate with max, not sum.',
     labelNames: ['queue', 'state'],
+  }),
+);
+
+export const toolJobWorkers = registry.register(
+  new Gauge({
+    name: 'crypto_mcp_tool_job_workers',
+    help: 'Workers taking tool jobs whose heartbeat is fresh, read at scrape time when REDIS_URL is set. Shared state: aggregate with max, not sum.',
+    labelNames: [],
+  }),
+);
+
+export const toolJobs = registry.register(
+  new Counter({
+    name: 'crypto_mcp_tool_jobs_total',
+    help:
+      'Tool jobs a worker ran (scans, opportunity searches, backtests handed over by the replicas) by tool ' +
+      'and outcome (ok or the error code, lower case).',
+    labelNames: ['tool', 'outcome'],
+  }),
+);
+
+export const toolJobDuration = registry.register(
+  new Histogram({
+    name: 'crypto_mcp_tool_job_duration_seconds',
+    help: 'Time a worker spent running a tool job, in seconds (queue time excluded).',
+    labelNames: ['tool'],
+    buckets: DURATION_BUCKETS,
+  }),
+);
+
+export const toolJobFallbacks = registry.register(
+  new Counter({
+    name: 'crypto_mcp_tool_job_fallbacks_total',
+    help:
+      'Calls a replica ran itself although HTTP_RUNS_JOBS=false, by tool and reason (redis_down, no_worker, ' +
+      'enqueue_failed): nonzero means the workers are not taking the load.',
+    labelNames: ['tool', 'reason'],
   }),
 );
 

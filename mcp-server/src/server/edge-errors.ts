@@ -9,10 +9,11 @@
  */
 import type { ErrorRequestHandler } from 'express';
 import { log } from '../logger.js';
+import { bodyFault } from './body-faults.js';
 
 export const edgeErrorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-  const e = (err ?? {}) as { type?: unknown; status?: unknown; limit?: unknown };
-  const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
+  const fault = bodyFault(err);
+  const status = fault?.status ?? serverStatus(err);
   if (res.headersSent) {
     log.error('request failed after the answer started', { path: req.path, error: err });
     req.socket.destroy();
@@ -20,21 +21,27 @@ export const edgeErrorHandler: ErrorRequestHandler = (err: unknown, req, res, _n
   }
   if (status >= 500) log.error('request failed', { path: req.path, error: err });
 
-  const tooLarge = e.type === 'entity.too.large';
-  const message = tooLarge
-    ? `The request body is larger than ${typeof e.limit === 'number' ? `${e.limit} bytes` : 'the limit'}.`
-    : e.type === 'entity.parse.failed'
-      ? 'The request body is not valid JSON.'
-      : status < 500
-        ? 'The request could not be read.'
-        : 'The request failed unexpectedly; the error was logged.';
+  const message =
+    fault?.kind === 'too_large'
+      ? `The request body is larger than ${fault.limitBytes !== null ? `${fault.limitBytes} bytes` : 'the limit'}.`
+      : fault?.kind === 'not_json'
+        ? 'The request body is not valid JSON.'
+        : fault
+          ? 'The request could not be read.'
+          : 'The request failed unexpectedly; the error was logged.';
   if (req.path === '/mcp') {
     // As the MCP SDK answers a body it cannot read itself: a JSON-RPC error without an id.
-    const code = status >= 500 ? -32603 : tooLarge ? -32000 : -32700;
+    const code = !fault ? -32603 : fault.kind === 'too_large' ? -32000 : -32700;
     const text =
       code === -32700 ? `Parse error: ${message.charAt(0).toLowerCase()}${message.slice(1)}` : message;
     res.status(status).json({ jsonrpc: '2.0', error: { code, message: text }, id: null });
     return;
   }
-  res.status(status).json({ error: status >= 500 ? 'internal' : 'invalid_request', message });
+  res.status(status).json({ error: fault ? 'invalid_request' : 'internal', message });
 };
+
+/** A server-side error's own 5xx status, else 500. */
+function serverStatus(err: unknown): number {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 500 && status < 600 ? status : 500;
+}

@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import type { AppContext } from '../services/context.js';
 import { tools } from '../tools/index.js';
-import type { ToolCall, ToolDefinition } from '../tools/tool.js';
+import type { ToolCall, ToolDefinition, ToolImage } from '../tools/tool.js';
 import { isAppError } from '../errors.js';
 import { log } from '../logger.js';
 import { describeIssues, symbolSchema, timeframeSchema } from '../tools/schemas.js';
@@ -68,14 +68,17 @@ function registerTool(server: McpServer, tool: ToolDefinition, ctx: AppContext, 
         { ...caller, signal: extra?.mcpReq?.signal, progress: progressReporter(extra) },
         { validate: false, surface: 'mcp' },
       );
-      return outcome.ok ? toolResult(tool, outcome.result) : toolError(outcome.error);
+      return outcome.ok ? toolResult(tool, outcome.result, outcome.images) : toolError(outcome.error);
     },
   );
 }
 
 /** The answer as text for clients that ignore structured content, plus any images, plus the structure. */
-function toolResult(tool: ToolDefinition, result: Record<string, unknown>): CallToolResult {
-  const images = tool.images?.(result) ?? [];
+function toolResult(
+  tool: ToolDefinition,
+  result: Record<string, unknown>,
+  images: ToolImage[],
+): CallToolResult {
   return {
     content: [
       { type: 'text', text: tool.summarize(result) },

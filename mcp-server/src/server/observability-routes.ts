@@ -13,7 +13,13 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import type { AppContext } from '../services/context.js';
 import { checkInfrastructure, readQueueDepths } from '../services/infrastructure.js';
-import { buildInfo, outboxMessages, queueJobs, registry } from '../observability/instruments.js';
+import {
+  buildInfo,
+  outboxMessages,
+  queueJobs,
+  registry,
+  toolJobWorkers,
+} from '../observability/instruments.js';
 import { CONTENT_TYPE } from '../observability/metrics.js';
 import { log } from '../logger.js';
 import { bearerMatcher } from './auth.js';
@@ -64,7 +70,7 @@ function serveMetrics(ctx: AppContext): RequestHandler {
   return async (_req, res) => {
     try {
       buildInfo.set({ version: ctx.version }, 1);
-      const { outbox, bullmq } = await readQueueDepths(ctx);
+      const { outbox, alert_jobs, tool_jobs } = await readQueueDepths(ctx);
       // Depths that cannot be read now are left out rather than repeated from an earlier scrape.
       outboxMessages.reset();
       if (outbox.counts) {
@@ -73,9 +79,10 @@ function serveMetrics(ctx: AppContext): RequestHandler {
         }
       }
       queueJobs.reset();
-      if (bullmq.counts) {
-        for (const [state, n] of Object.entries(bullmq.counts))
-          queueJobs.set({ queue: bullmq.queue, state }, n);
+      toolJobWorkers.reset();
+      if (tool_jobs.workers !== null) toolJobWorkers.set({}, tool_jobs.workers);
+      for (const { queue, counts } of [alert_jobs, tool_jobs]) {
+        for (const [state, n] of Object.entries(counts ?? {})) queueJobs.set({ queue, state }, n);
       }
       res
         .status(200)

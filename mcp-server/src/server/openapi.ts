@@ -156,7 +156,8 @@ const ERROR_RESPONSES: Record<string, JsonObject> = {
     content: json(ref('Error')),
   },
   Unavailable: {
-    description: 'EXCHANGE_UNAVAILABLE, DATA_UNAVAILABLE or STORE_UNAVAILABLE: try again later',
+    description:
+      'EXCHANGE_UNAVAILABLE, DATA_UNAVAILABLE, STORE_UNAVAILABLE or WORKER_UNAVAILABLE: try again later',
     content: json(ref('Error')),
   },
 };

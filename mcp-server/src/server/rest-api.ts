@@ -156,10 +156,11 @@ function objectBody(req: Request, res: Response): JsonObject | null {
   const body: unknown = req.body;
   if (body === undefined && !hasBody(req)) return {};
   if (body === undefined) {
+    // A body the JSON parser skipped: its Content-Type is not JSON.
     sendError(
       res,
-      400,
-      'INVALID_ARGUMENT',
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
       'The body must be JSON: send it with Content-Type: application/json.',
     );
     return null;

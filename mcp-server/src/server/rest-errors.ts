@@ -7,6 +7,7 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 import { log } from '../logger.js';
+import { bodyFault } from './body-faults.js';
 import type { InvocationError } from './tool-invocation.js';
 
 /** Every application error code has a status: adding a code without one does not compile. */
@@ -21,6 +22,7 @@ export const STATUS_OF_CODE: Record<ErrorCode, number> = {
   EXCHANGE_UNAVAILABLE: 503,
   DATA_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
+  WORKER_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -62,33 +64,36 @@ export function sendInvocationError(res: Response, error: InvocationError): void
  */
 export const restErrorHandler: ErrorRequestHandler = (err: unknown, _req, res, next) => {
   if (res.headersSent) return next(err);
-  const e = err as { type?: unknown; status?: unknown; limit?: unknown };
-  switch (e.type) {
-    case 'entity.too.large':
+  const fault = bodyFault(err);
+  switch (fault?.kind) {
+    case 'too_large':
       return sendError(
         res,
         413,
         'PAYLOAD_TOO_LARGE',
-        `The request body is larger than ${typeof e.limit === 'number' ? `${Math.round(e.limit / 1024)} kB` : 'the limit'}; send less data.`,
+        `The request body is larger than ${fault.limitBytes !== null ? `${Math.round(fault.limitBytes / 1024)} kB` : 'the limit'}; send less data.`,
       );
-    case 'entity.parse.failed':
+    case 'not_json':
       return sendError(
         res,
         400,
         'INVALID_ARGUMENT',
         'The request body is not valid JSON; send a JSON object with Content-Type: application/json.',
       );
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
+    case 'unsupported_encoding':
       return sendError(
         res,
         415,
         'UNSUPPORTED_MEDIA_TYPE',
         'Send the body as UTF-8 JSON without Content-Encoding, with Content-Type: application/json.',
       );
-  }
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return sendError(res, e.status, 'INVALID_ARGUMENT', 'The request could not be read; send a JSON object.');
+    case 'unreadable':
+      return sendError(
+        res,
+        fault.status,
+        'INVALID_ARGUMENT',
+        'The request could not be read; send a JSON object.',
+      );
   }
   log.error('rest request failed', { error: err });
   sendError(res, 500, 'INTERNAL', 'The request failed unexpectedly; the error was logged. Try again.');

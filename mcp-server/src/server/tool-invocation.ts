@@ -5,7 +5,7 @@
  * apart between them.
  */
 import type { AppContext } from '../services/context.js';
-import type { ToolCall, ToolDefinition } from '../tools/tool.js';
+import type { ToolCall, ToolDefinition, ToolImage } from '../tools/tool.js';
 import { describeIssues } from '../tools/schemas.js';
 import { isAppError, type ErrorCode } from '../errors.js';
 import { log } from '../logger.js';
@@ -21,7 +21,7 @@ export interface InvocationError {
 }
 
 export type Invocation =
-  { ok: true; result: Record<string, unknown> } | { ok: false; error: InvocationError };
+  { ok: true; result: Record<string, unknown>; images: ToolImage[] } | { ok: false; error: InvocationError };
 
 export interface InvokeOptions {
   /**
@@ -83,7 +83,7 @@ async function run(
   instead: InvokeOptions['run'],
 ): Promise<Invocation> {
   try {
-    const result = instead ? await instead(args, ctx, call) : await tool.handler(args as never, ctx, call);
+    const { result, images } = await answer(tool, args, ctx, call, instead);
     // Checked here (the MCP SDK checks again) so a bad answer is an INTERNAL error that is logged and
     // audited as one, not an 'ok' the client then sees fail.
     const checked = tool.output.safeParse(result);
@@ -94,8 +94,7 @@ async function run(
       });
       return unexpected(tool.name, new Error('invalid output'));
     }
-    // The handler's own answer object (not the parsed copy): tool.images looks results up by identity.
-    return { ok: true, result: result as Record<string, unknown> };
+    return { ok: true, result: result as Record<string, unknown>, images };
   } catch (err) {
     if (isAppError(err)) {
       return failure(
@@ -106,6 +105,29 @@ async function run(
     }
     return unexpected(tool.name, err);
   }
+}
+
+/**
+ * The handler's answer and its images: from a worker when the tool hands this call over and one takes
+ * it (HTTP_RUNS_JOBS=false), else from the handler here. Images are looked up on the handler's own
+ * answer object (not a parsed copy): `tool.images` finds them by identity.
+ */
+async function answer(
+  tool: ToolDefinition,
+  args: unknown,
+  ctx: AppContext,
+  call: ToolCall,
+  instead: InvokeOptions['run'],
+): Promise<{ result: unknown; images: ToolImage[] }> {
+  if (instead) return { result: await instead(args, ctx, call), images: [] };
+  if (ctx.jobs && call.transport === 'http' && tool.runsOnWorker?.(args as never)) {
+    const fromWorker = await ctx.jobs.run(tool.name, args, call, {
+      idempotent: tool.annotations.idempotentHint === true,
+    });
+    if (fromWorker) return fromWorker;
+  }
+  const result = await tool.handler(args as never, ctx, call);
+  return { result, images: tool.images?.(result as never) ?? [] };
 }
 
 /**

@@ -17,6 +17,8 @@ import { ScannerService } from './scanner.js';
 import type { AppContext } from './context.js';
 import { PortfolioService } from './portfolio.js';
 import { RiskService } from './risk.js';
+import { bullConnection, bullPrefix } from './queues.js';
+import { ToolJobClient } from './tool-jobs/client.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -41,7 +43,7 @@ export async function createAppContext(config: Config): Promise<AppContext> {
   const analysis = new AnalysisService(market, { cache: reportCache, archive: stores.archive });
   const scanner = new ScannerService(market);
   const audit = new AuditRecorder(stores.audit);
-  const delivery = createDelivery(config, stores.database);
+  const delivery = createDelivery(config, stores.database, stores.redis);
   const alerts = new AlertService(market, stores.alerts, {
     whatsapp: delivery.whatsapp,
     webhook: delivery.webhook,
@@ -65,6 +67,19 @@ export async function createAppContext(config: Config): Promise<AppContext> {
   });
   alerts.attachEngine(alertEngine);
   const backtest = new BacktestService(market, stores.backtests);
+  // Connects when `crypto-mcp http` starts it (or on the first call handed over), so other commands
+  // sharing the replicas' settings open nothing.
+  const jobs =
+    !config.HTTP_RUNS_JOBS && config.REDIS_URL && stores.redis
+      ? new ToolJobClient({
+          redis: stores.redis,
+          connection: bullConnection(config.REDIS_URL),
+          prefix: bullPrefix(config.REDIS_KEY_PREFIX),
+          keyPrefix: config.REDIS_KEY_PREFIX,
+          timeoutMs: config.JOB_TIMEOUT_MS,
+          version: VERSION,
+        })
+      : null;
   return {
     config,
     market,
@@ -79,9 +94,11 @@ export async function createAppContext(config: Config): Promise<AppContext> {
     backtest,
     scanner,
     opportunities: new OpportunitiesService(scanner, analysis),
+    jobs,
     version: VERSION,
     close: async () => {
       alertEngine.stop();
+      await jobs?.close();
       await delivery.stop();
       await scanner.close();
       await audit.flush();

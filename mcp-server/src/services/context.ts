@@ -15,6 +15,7 @@ import type { OpportunitiesService } from './opportunities.js';
 import type { ScannerService } from './scanner.js';
 import type { PortfolioService } from './portfolio.js';
 import type { RiskService } from './risk.js';
+import type { ToolJobClient } from './tool-jobs/client.js';
 
 export interface AppContext {
   config: Config;
@@ -32,6 +33,8 @@ export interface AppContext {
   backtest: BacktestService;
   scanner: ScannerService;
   opportunities: OpportunitiesService;
+  /** Hands heavy HTTP calls to `crypto-mcp worker` (HTTP_RUNS_JOBS=false); null: they run here. */
+  jobs: ToolJobClient | null;
   version: string;
   /** Releases connections (database, Redis, MongoDB) for a clean exit. */
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 /**
  * The state of every dependency, measured now, for GET /health/infrastructure: a real round trip to each
  * (Postgres or PGlite `select 1`, Redis PING, MongoDB ping, the exchange's server time) with its latency,
- * the alert outbox's depth from Postgres and the BullMQ queue's job counts from Redis. Every check runs
+ * the alert outbox's depth from Postgres and the BullMQ queues' job counts (alert messages, tool jobs)
+ * and live tool-job workers from Redis. Every check runs
  * at the same time and gives up after CHECK_TIMEOUT_MS, so the answer never waits longer than that.
  *
  * Statuses: ok; degraded (answers, but not fully: rate-limited, connecting); down (no answer); disabled
@@ -13,12 +14,14 @@
  * Details never carry connection strings, hosts or secrets: they are the errors' user-facing messages
  * or fixed phrases; unexpected errors go to the log instead.
  */
-import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
 import { log } from '../logger.js';
+import { TIMED_OUT, within } from '../deadline.js';
 import type { AppContext } from './context.js';
-import { bullPrefix } from './alerts/delivery.js';
 import { OUTBOX_QUEUE } from './alerts/dispatcher.js';
+import { bullPrefix, QueueCounter, type JobCounts } from './queues.js';
+import { liveWorkers, TOOL_JOBS_QUEUE } from './tool-jobs/protocol.js';
 import { outboxDepth, type OutboxDepth } from './alerts/outbox.js';
 
 export const CHECK_TIMEOUT_MS = 2_000;
@@ -43,16 +46,17 @@ export interface QueueCheck<C> {
   detail?: string;
 }
 
-export interface BullCounts {
-  waiting: number;
-  active: number;
-  delayed: number;
-  failed: number;
+export type BullQueueCheck = QueueCheck<JobCounts> & { queue: string };
+
+export interface BullQueues {
+  /** 'alert-outbox': alert messages waiting for a worker to send them. */
+  alert_jobs: BullQueueCheck;
+  /** 'tool-jobs': scans and backtests handed to the workers, and how many workers are alive. */
+  tool_jobs: BullQueueCheck & { workers: number | null };
 }
 
-export interface QueueDepths {
+export interface QueueDepths extends BullQueues {
   outbox: QueueCheck<OutboxDepth>;
-  bullmq: QueueCheck<BullCounts> & { queue: string };
 }
 
 export interface InfrastructureReport {
@@ -85,7 +89,10 @@ export async function checkInfrastructure(ctx: Deps): Promise<InfrastructureRepo
   const degraded =
     all.some((d) => d.status === 'down' || d.status === 'degraded') ||
     queues.outbox.status === 'down' ||
-    queues.bullmq.status === 'down';
+    queues.alert_jobs.status === 'down' ||
+    queues.tool_jobs.status === 'down' ||
+    // Handing heavy calls over with nobody to take them: they run here, slower for everyone.
+    (!ctx.config.HTTP_RUNS_JOBS && queues.tool_jobs.workers === 0);
   return {
     status: down ? 'down' : degraded ? 'degraded' : 'ok',
     version: ctx.version,
@@ -95,10 +102,10 @@ export async function checkInfrastructure(ctx: Deps): Promise<InfrastructureRepo
   };
 }
 
-/** The outbox's depth (Postgres) and the BullMQ queue's job counts (Redis); also what /metrics exports. */
+/** The outbox's depth (Postgres) and the BullMQ queues' job counts (Redis); also what /metrics exports. */
 export async function readQueueDepths(ctx: Pick<Deps, 'config' | 'stores'>): Promise<QueueDepths> {
-  const [outbox, bullmq] = await Promise.all([readOutbox(ctx), readBull(ctx)]);
-  return { outbox, bullmq };
+  const [outbox, queues] = await Promise.all([readOutbox(ctx), readQueues(ctx)]);
+  return { outbox, ...queues };
 }
 
 async function checkDatabase({ stores }: Deps): Promise<DependencyCheck> {
@@ -186,56 +193,55 @@ async function readOutbox({ stores }: Pick<Deps, 'stores'>): Promise<QueueCheck<
     : { status: 'down', latency_ms: null, detail: r.detail };
 }
 
-async function readBull({
-  config,
-  stores,
-}: Pick<Deps, 'config' | 'stores'>): Promise<QueueCheck<BullCounts> & { queue: string }> {
-  const queue = OUTBOX_QUEUE;
+/** Each BullMQ queue's job counts; tool jobs also count the workers whose heartbeat is fresh. */
+async function readQueues({ config, stores }: Pick<Deps, 'config' | 'stores'>): Promise<BullQueues> {
   const redis = stores.redis;
-  if (!redis) {
-    return {
-      queue,
-      status: 'disabled',
-      latency_ms: null,
-      detail: 'REDIS_URL not set: an in-process loop delivers the outbox',
-    };
-  }
-  if (!redis.ready) {
-    return {
-      queue,
-      status: 'down',
-      latency_ms: null,
-      detail: 'Redis unreachable; the outbox keeps the messages',
-    };
-  }
-  const r = await timed(
-    'bullmq',
-    async () => {
-      // Over the server's own Redis connection (BullMQ leaves a shared connection open when it closes).
-      // Read only: skipMetasUpdate keeps a health check from writing the queue's meta key.
-      const q = new Queue(queue, {
-        connection: redis.client,
-        prefix: bullPrefix(config.REDIS_KEY_PREFIX),
-        skipMetasUpdate: true,
-      });
-      q.on('error', (error) => log.debug('queue count failed', { error }));
-      try {
-        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-        return {
-          waiting: c.waiting ?? 0,
-          active: c.active ?? 0,
-          delayed: c.delayed ?? 0,
-          failed: c.failed ?? 0,
-        };
-      } finally {
-        await q.close();
-      }
+  const read = async (queue: string, whenDisabled: string, whenDown: string) => {
+    if (!redis) return { queue, status: 'disabled' as const, latency_ms: null, detail: whenDisabled };
+    if (!redis.ready) return { queue, status: 'down' as const, latency_ms: null, detail: whenDown };
+    const r = await timed(queue, () => queueCounter(redis.client, config).counts(queue), { quiet: true });
+    return r.ok
+      ? { queue, status: 'ok' as const, latency_ms: r.ms, counts: r.value }
+      : { queue, status: 'down' as const, latency_ms: null, detail: r.detail };
+  };
+  const [alerts, jobs, workers] = await Promise.all([
+    read(
+      OUTBOX_QUEUE,
+      'REDIS_URL not set: an in-process loop delivers the outbox',
+      'Redis unreachable; the outbox keeps the messages',
+    ),
+    read(
+      TOOL_JOBS_QUEUE,
+      'REDIS_URL not set: every replica runs its own scans and backtests',
+      'Redis unreachable; replicas run scans and backtests themselves meanwhile',
+    ),
+    redis?.ready ? liveWorkers(redis.client, config.REDIS_KEY_PREFIX).catch(() => null) : null,
+  ]);
+  return {
+    alert_jobs: alerts,
+    tool_jobs: {
+      ...jobs,
+      workers,
+      ...(jobs.status === 'ok' && {
+        detail: config.HTTP_RUNS_JOBS
+          ? 'HTTP_RUNS_JOBS is true: this replica runs scans and backtests itself'
+          : workers
+            ? 'scans, opportunity searches and backtests run on the workers'
+            : 'no worker is running: this replica runs scans and backtests itself meanwhile',
+      }),
     },
-    { quiet: true },
-  );
-  return r.ok
-    ? { queue, status: 'ok', latency_ms: r.ms, counts: r.value }
-    : { queue, status: 'down', latency_ms: null, detail: r.detail };
+  };
+}
+
+/** One QueueCounter per Redis connection, made on first use. */
+const counters = new WeakMap<object, QueueCounter>();
+function queueCounter(client: Redis, config: Pick<Deps['config'], 'REDIS_KEY_PREFIX'>): QueueCounter {
+  let counter = counters.get(client);
+  if (!counter) {
+    counter = new QueueCounter(client, bullPrefix(config.REDIS_KEY_PREFIX));
+    counters.set(client, counter);
+  }
+  return counter;
 }
 
 type Timed<T> = { ok: true; value: T; ms: number } | { ok: false; detail: string };
@@ -250,24 +256,14 @@ async function timed<T>(
   options: { quiet?: boolean } = {},
 ): Promise<Timed<T>> {
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), CHECK_TIMEOUT_MS);
-  });
-  const attempt = check();
   try {
-    const value = await Promise.race([attempt, deadline]);
-    if (value === 'timeout') {
-      attempt.catch(() => undefined); // settles later; nobody is waiting for it any more
-      return { ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` };
-    }
+    const value = await within(check(), CHECK_TIMEOUT_MS);
+    if (value === TIMED_OUT) return { ok: false, detail: `no answer within ${CHECK_TIMEOUT_MS} ms` };
     return { ok: true, value, ms: Math.round((performance.now() - started) * 10) / 10 };
   } catch (err) {
     if (isAppError(err)) return { ok: false, detail: err.message };
     if (!options.quiet) log.warn('infrastructure check failed', { check: what, error: err });
     return { ok: false, detail: `${what} check failed (${errorName(err)}); details are in the server log` };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -103,6 +103,14 @@ export const alertManagerOutput = z.object({
         fired_at: z.string(),
         values: z.record(z.string(), z.number()).describe('The values that made the condition hold'),
         message: z.string(),
+        outbox_id: z
+          .string()
+          .nullable()
+          .describe("The message's delivery id: a webhook's X-Idempotency-Key and its payload's outbox_id"),
+        message_sid: z
+          .string()
+          .nullable()
+          .describe('Twilio message SID of a WhatsApp message once Twilio has it'),
         delivery: z.enum(['pending', 'sending', 'sent', 'failed', 'skipped']).nullable(),
         attempts: z.number().int(),
         error: z.string().nullable().describe('Provider error code and message, or why it was skipped'),

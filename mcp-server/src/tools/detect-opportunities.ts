@@ -154,5 +154,7 @@ export const detectOpportunitiesTool = defineTool({
   output: detectOpportunitiesOutput,
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   handler: (args, ctx, call) => ctx.opportunities.detect(args, call),
+  // It scans the whole market before analysing the best candidates.
+  runsOnWorker: () => true,
   summarize: formatOpportunitiesSummary,
 });

@@ -371,6 +371,8 @@ export const historicalBacktestTool = defineTool({
   output: historicalBacktestOutput,
   annotations: { readOnlyHint: false, openWorldHint: true, idempotentHint: false, destructiveHint: false },
   handler: (args, ctx, call) => ctx.backtest.run(args, call.caller, call),
+  // Running one; fetching or comparing stored runs is a read, answered where it arrives.
+  runsOnWorker: (args) => args.run_id === undefined && args.compare_run_ids === undefined,
   summarize: formatBacktestSummary,
   images: backtestImages,
 });

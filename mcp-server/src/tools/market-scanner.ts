@@ -184,5 +184,6 @@ export const marketScannerTool = defineTool({
   output: marketScannerOutput,
   annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true, destructiveHint: false },
   handler: (args, ctx, call) => ctx.scanner.scan(args, call),
+  runsOnWorker: () => true,
   summarize: formatScanSummary,
 });

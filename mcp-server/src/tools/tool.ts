@@ -35,6 +35,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
    * produced any for this result; base64 data. Optional: most tools return structured content only.
    */
   images?: (result: z.output<O>) => ToolImage[];
+  /**
+   * True for calls heavy enough to leave the serving replica: with HTTP_RUNS_JOBS=false they run on
+   * `crypto-mcp worker` over BullMQ (services/tool-jobs/). Absent: the call always runs where it arrives.
+   */
+  runsOnWorker?: (args: z.output<I>) => boolean;
 }
 
 /** An image for MCP `image` content: base64 data and its MIME type (image/png, image/svg+xml). */

@@ -71,13 +71,13 @@ describe('crypto-mcp analyze', () => {
 });
 
 describe('crypto-mcp worker', () => {
-  it('exits 2 and names the settings when no delivery channel is configured', async () => {
+  it('exits 2 and names the settings when it has nothing to do (no Redis, no delivery channel)', async () => {
     const { code, stderr } = await run(process.execPath, [CLI, 'worker'], { env: testEnv() }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );
     expect(code).toBe(2);
-    expect(stderr).toMatch(/TWILIO_ACCOUNT_SID.*WEBHOOK_SIGNING_SECRET/);
+    expect(stderr).toMatch(/REDIS_URL.*TWILIO_ACCOUNT_SID.*WEBHOOK_SIGNING_SECRET/);
   });
 
   it('serves without evaluating alerts when HTTP_RUNS_ALERTS=false (a worker does it)', async () => {

@@ -268,6 +268,14 @@ if (!compose) {
       expect(env.MONGODB_URL).toMatch(/^mongodb:\/\/[^:]+:[^@]+@mongo:27017\/\w+\?authSource=\w+$/);
       // Every variable given to the server is one it reads (a typo would be silently ignored).
       for (const key of Object.keys(env)) expect([...configVars, 'NODE_ENV'], key).toContain(key);
+      // The replicas hand alerts and the heavy tool calls to the worker, which has what they need.
+      expect(env.HTTP_RUNS_ALERTS).toBe('false');
+      expect(env.HTTP_RUNS_JOBS).toBe('false');
+      const workerEnv = envOf(services.worker!);
+      expect(workerEnv.REDIS_URL).toBe(env.REDIS_URL);
+      expect(workerEnv.REDIS_KEY_PREFIX).toBe(env.REDIS_KEY_PREFIX);
+      expect(workerEnv.HTTP_RUNS_JOBS).toBeUndefined();
+      for (const key of Object.keys(workerEnv)) expect([...configVars, 'NODE_ENV'], key).toContain(key);
     });
 
     it('keeps data on named volumes, and the data services on an internal network only', () => {

@@ -15,7 +15,11 @@ type Check = { status: string; required?: boolean; latency_ms: number | null; de
 type Infrastructure = {
   status: string;
   dependencies: Record<'database' | 'redis' | 'mongodb' | 'exchange', Check>;
-  queues: { outbox: Check & { counts?: object }; bullmq: Check & { counts?: object } };
+  queues: {
+    outbox: Check & { counts?: object };
+    alert_jobs: Check & { counts?: object };
+    tool_jobs: Check & { counts?: object; workers: number | null };
+  };
 };
 
 describe('infrastructure health through outages', () => {
@@ -66,7 +70,8 @@ describe('infrastructure health through outages', () => {
     expect(body.dependencies.database).toMatchObject({ status: 'ok', required: true });
     expect(body.dependencies.redis).toMatchObject({ status: 'ok', required: false });
     expect(body.queues.outbox.status).toBe('ok');
-    expect(body.queues.bullmq.status).toBe('ok');
+    expect(body.queues.alert_jobs.status).toBe('ok');
+    expect(body.queues.tool_jobs).toMatchObject({ status: 'ok', workers: 0 });
     const f = await metrics();
     expect(f.get('crypto_mcp_queue_jobs')!.samples.length).toBeGreaterThan(0);
   });
@@ -78,7 +83,8 @@ describe('infrastructure health through outages', () => {
     expect(down.body.status).toBe('degraded');
     expect(down.body.dependencies.redis.latency_ms).toBeNull();
     expect(down.body.dependencies.redis.detail).toMatch(/Redis/);
-    expect(down.body.queues.bullmq.status).toBe('down');
+    expect(down.body.queues.alert_jobs.status).toBe('down');
+    expect(down.body.queues.tool_jobs).toMatchObject({ status: 'down', workers: null });
     expect(down.body.dependencies.database.status).toBe('ok');
     expect(secretsIn(down.body)).toEqual([]);
     // The queue depth cannot be read: left out, not repeated from the last scrape.

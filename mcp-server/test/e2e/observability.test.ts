@@ -14,9 +14,10 @@ import { Queue } from 'bullmq';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
 import { connectClient, type TestClient } from '../helpers/mcp-client.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { deleteKeys, rawClient, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startFixtureExchange, type FixtureExchange } from '../helpers/fixture-exchange.js';
-import { parseExposition, sampleValue, type MetricFamily } from '../helpers/prometheus.js';
+import { findSample, parseExposition, sampleValue, type MetricFamily } from '../helpers/prometheus.js';
 import { PgDatabase } from '../../src/store/pg-database.js';
 import { SqlAlertStore } from '../../src/store/alert-store.js';
 
@@ -37,7 +38,8 @@ type Infrastructure = {
   dependencies: Record<'database' | 'redis' | 'mongodb' | 'exchange', Dependency>;
   queues: {
     outbox: { status: string; counts?: { pending: number; sending: number; failed: number } };
-    bullmq: { status: string; queue: string; counts?: Record<string, number> };
+    alert_jobs: { status: string; queue: string; counts?: Record<string, number> };
+    tool_jobs: { status: string; queue: string; counts?: Record<string, number>; workers: number | null };
   };
 };
 
@@ -206,23 +208,11 @@ describe('metrics and infrastructure health with keys, Postgres and Redis', () =
     // Three firings waiting in the outbox (no delivery channel is configured, so nothing sends them)...
     const store = new SqlAlertStore(db);
     for (let i = 0; i < 3; i++) {
-      const alert = await store.create('obs', {
-        symbol: 'BTC/USDT',
-        exchange: 'binance',
-        timeframe: '1h',
-        condition: { kind: 'price', op: 'above', level: 1 },
-        expression: null,
+      await fireAlert(store, {
+        owner: 'obs',
         channel: { type: 'webhook', url: 'https://hooks.example.com/obs' },
-        template: null,
-        repeat: { mode: 'repeat', cooldown_s: 0 },
-        expires_at: null,
-        quiet_hours: null,
+        body: 'm',
       });
-      await store.recordFiring(
-        { alert_id: alert.id, at: Date.now(), values: { price: 2 }, message: 'm' },
-        { type: 'webhook', url: 'https://hooks.example.com/obs' },
-        'm',
-      );
     }
     // ...and jobs in the alert queue under the server's prefix: two waiting, one delayed.
     const queue = new Queue('alert-outbox', {
@@ -256,10 +246,16 @@ describe('metrics and infrastructure health with keys, Postgres and Redis', () =
       required: false,
     });
     expect(body.queues.outbox).toMatchObject({ status: 'ok', counts: { pending: 3, sending: 0, failed: 0 } });
-    expect(body.queues.bullmq).toMatchObject({
+    expect(body.queues.alert_jobs).toMatchObject({
       status: 'ok',
       queue: 'alert-outbox',
       counts: { waiting: 2, active: 0, delayed: 1, failed: 0 },
+    });
+    expect(body.queues.tool_jobs).toMatchObject({
+      status: 'ok',
+      queue: 'tool-jobs',
+      counts: { waiting: 0, active: 0, delayed: 0, failed: 0 },
+      workers: 0,
     });
     const text = JSON.stringify(body);
     for (const secret of ['postgres://', 'redis://', '127.0.0.1', KEY, prefix])
@@ -269,6 +265,8 @@ describe('metrics and infrastructure health with keys, Postgres and Redis', () =
     expect(sampleValue(f, 'crypto_mcp_outbox_messages', { status: 'pending' })).toBe(3);
     expect(sampleValue(f, 'crypto_mcp_queue_jobs', { queue: 'alert-outbox', state: 'waiting' })).toBe(2);
     expect(sampleValue(f, 'crypto_mcp_queue_jobs', { queue: 'alert-outbox', state: 'delayed' })).toBe(1);
+    expect(findSample(f, 'crypto_mcp_queue_jobs', { queue: 'tool-jobs', state: 'waiting' })?.value).toBe(0);
+    expect(findSample(f, 'crypto_mcp_tool_job_workers')?.value).toBe(0);
   });
 
   it('answers unreadable bodies as JSON and keeps them, numbers and tokens out of the log', async () => {

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { TEST_DATABASE_URL } from '../helpers/postgres.js';
 import { SHARED_REDIS_URL } from '../helpers/redis.js';
 import { startServer, type ServerProcess } from '../helpers/server-process.js';
@@ -97,16 +98,6 @@ interface PrivateRedis {
   url: string;
   client: () => Redis;
   stop: () => Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 async function startRedis(): Promise<PrivateRedis> {

@@ -9,12 +9,12 @@ import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { promisify } from 'node:util';
+import { freePort } from './ports.js';
 
 export const NGINX_DIR = new URL('../../../nginx/', import.meta.url).pathname;
 
@@ -117,15 +117,6 @@ export async function selfSignedCertificate(certDir: string): Promise<string> {
   ]);
   await chmod(join(certDir, 'privkey.pem'), 0o600);
   return readFile(cert, 'utf8');
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** fetch's signature, as the MCP SDKs' transports accept it. */

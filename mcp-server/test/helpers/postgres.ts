@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +14,7 @@ import pg from 'pg';
 import { PgDatabase } from '../../src/store/pg-database.js';
 import { PgliteDatabase } from '../../src/store/pglite-database.js';
 import type { SqlDatabase } from '../../src/store/types.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 
@@ -123,20 +123,6 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A TCP port nothing listens on right now (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** A SQL database for a test file, and how to dispose of it. */

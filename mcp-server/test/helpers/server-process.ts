@@ -36,8 +36,21 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
   };
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'http'], {
+export function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  return startCli('http', env);
+}
+
+/**
+ * `crypto-mcp worker` with its metrics served on a free port (`url` is its /metrics, scraped with
+ * `metricsToken`); resolves once the worker is listening.
+ */
+export function startWorker(metricsToken: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  return startCli('worker', { METRICS_TOKEN: metricsToken, WORKER_METRICS_PORT: '0', ...env });
+}
+
+/** Runs a CLI command and waits for the first `"url"` it logs (the listening line). */
+async function startCli(command: 'http' | 'worker', env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [CLI, command], {
     env: testEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,6 +16,7 @@ import { SqlAlertStore } from '../../src/store/alert-store.js';
 import { Dispatcher } from '../../src/services/alerts/dispatcher.js';
 import { RecipientStore } from '../../src/services/alerts/recipients.js';
 import { TwilioSender } from '../../src/services/alerts/twilio-sender.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 import { startTwilioStub, type TwilioStub } from '../helpers/twilio-stub.js';
 
@@ -185,24 +186,10 @@ describe('log paths against real services', () => {
     const store = new SqlAlertStore(db);
     const to = '+4915199887766';
     await new RecipientStore(db).recordInbound(to);
-    const alert = await store.create('alice', {
-      symbol: 'BTC/USDT',
-      exchange: 'binance',
-      timeframe: '1h',
-      condition: { kind: 'price', op: 'above', level: 1 },
-      expression: null,
+    await fireAlert(store, {
       channel: { type: 'whatsapp', to },
-      template: null,
-      repeat: { mode: 'repeat', cooldown_s: 0 },
-      expires_at: null,
-      quiet_hours: null,
+      body: `BTC/USDT above 1 (${randomUUID()}); reply STOP to ${to}`,
     });
-    const body = `BTC/USDT above 1 (${randomUUID()}); reply STOP to ${to}`;
-    await store.recordFiring(
-      { alert_id: alert.id, at: Date.now(), values: { price: 2 }, message: body },
-      { type: 'whatsapp', to },
-      body,
-    );
     stub.failNext({
       status: 400,
       code: 21211,

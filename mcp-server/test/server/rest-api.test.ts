@@ -31,6 +31,7 @@ const EXPECTED_STATUS: Record<ErrorCode, number> = {
   EXCHANGE_UNAVAILABLE: 503,
   DATA_UNAVAILABLE: 503,
   STORE_UNAVAILABLE: 503,
+  WORKER_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -164,8 +165,11 @@ describe('REST API in process', () => {
       headers: { 'content-type': 'text/plain' },
       body: 'code=NONE',
     });
-    expect(text.status).toBe(400);
-    expect(await text.json()).toMatchObject({ message: expect.stringMatching(/application\/json/) });
+    expect(text.status).toBe(415);
+    expect(await text.json()).toMatchObject({
+      error: 'UNSUPPORTED_MEDIA_TYPE',
+      message: expect.stringMatching(/application\/json/),
+    });
     const empty = await fetch(`${base}/tools/fail`, { method: 'POST' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { message: string }).message).toMatch(/^code: /);

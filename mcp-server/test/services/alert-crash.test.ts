@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { SqlAlertStore } from '../../src/store/alert-store.js';
 import { PgDatabase } from '../../src/store/pg-database.js';
 import { RecipientStore } from '../../src/services/alerts/recipients.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 import { startTwilioStub, type TwilioStub } from '../helpers/twilio-stub.js';
 
@@ -68,25 +69,14 @@ async function fireMany(count: number, to: string): Promise<{ id: string; body: 
   await new RecipientStore(db).recordInbound(to);
   const out = [];
   for (let i = 0; i < count; i++) {
-    const alert = await store.create('alice', {
-      symbol: 'BTC/USDT',
-      exchange: 'binance',
-      timeframe: '1h',
-      condition: { kind: 'price', op: 'above', level: 1 },
-      expression: null,
+    const { outboxId, body } = await fireAlert(store, {
       channel: { type: 'whatsapp', to },
-      template: null,
+      body: `crash test ${i} ${randomUUID()}`,
+      at: 1000 + i,
+      values: {},
       repeat: { mode: 'once' },
-      expires_at: null,
-      quiet_hours: null,
     });
-    const body = `crash test ${i} ${randomUUID()}`;
-    const r = await store.recordFiring(
-      { alert_id: alert.id, at: 1000 + i, values: {}, message: body },
-      { type: 'whatsapp', to },
-      body,
-    );
-    out.push({ id: r!.outbox_id, body });
+    out.push({ id: outboxId, body });
   }
   return out;
 }

@@ -3,7 +3,6 @@
  * at the one place all outcomes pass, and the outbox depth the health check and /metrics read matches
  * the rows in Postgres.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertChannel } from '../../src/core/alerts/types.js';
 import { SqlAlertStore } from '../../src/store/alert-store.js';
@@ -11,6 +10,7 @@ import { PgDatabase } from '../../src/store/pg-database.js';
 import { Dispatcher } from '../../src/services/alerts/dispatcher.js';
 import { outboxDepth, type ChannelSender, type SendOutcome } from '../../src/services/alerts/outbox.js';
 import { alertDeliveries, registry } from '../../src/observability/instruments.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { parseExposition, sampleValue } from '../helpers/prometheus.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 
@@ -30,25 +30,7 @@ afterAll(async () => {
 });
 
 async function fire(channel: AlertChannel): Promise<string> {
-  const alert = await store.create('metrics', {
-    symbol: 'BTC/USDT',
-    exchange: 'binance',
-    timeframe: '1h',
-    condition: { kind: 'price', op: 'above', level: 1 },
-    expression: null,
-    channel,
-    template: null,
-    repeat: { mode: 'repeat', cooldown_s: 0 },
-    expires_at: null,
-    quiet_hours: null,
-  });
-  const body = `alert ${randomUUID()}`;
-  const r = await store.recordFiring(
-    { alert_id: alert.id, at: Date.now(), values: { price: 2 }, message: body },
-    channel,
-    body,
-  );
-  return r!.outbox_id;
+  return (await fireAlert(store, { owner: 'metrics', channel })).outboxId;
 }
 
 /** A sender answering from a script, one outcome per call. */

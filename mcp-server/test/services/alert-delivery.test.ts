@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AlertChannel } from '../../src/core/alerts/types.js';
 import { SqlAlertStore } from '../../src/store/alert-store.js';
@@ -11,6 +10,7 @@ import { recordProviderStatus } from '../../src/services/alerts/outbox.js';
 import { RecipientStore } from '../../src/services/alerts/recipients.js';
 import { TokenBucket, TwilioSender } from '../../src/services/alerts/twilio-sender.js';
 import { refuseUrl, sign, WebhookSender } from '../../src/services/alerts/webhook-sender.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 import { deleteKeys, rawClient, uniquePrefix } from '../helpers/redis.js';
 import {
@@ -60,25 +60,9 @@ function dispatcher(s = sender(), over: Partial<ConstructorParameters<typeof Dis
   });
 }
 
-async function fire(channel: AlertChannel, body = `alert ${randomUUID()}`) {
-  const alert = await store.create('alice', {
-    symbol: 'BTC/USDT',
-    exchange: 'binance',
-    timeframe: '1h',
-    condition: { kind: 'price', op: 'above', level: 1 },
-    expression: null,
-    channel,
-    template: null,
-    repeat: { mode: 'repeat', cooldown_s: 0 },
-    expires_at: null,
-    quiet_hours: null,
-  });
-  const r = await store.recordFiring(
-    { alert_id: alert.id, at: Date.now(), values: { price: 2 }, message: body },
-    channel,
-    body,
-  );
-  return { alert, outboxId: r!.outbox_id, body };
+/** A fresh alert of alice's to `channel`, fired now: its pending outbox row. */
+function fire(channel: AlertChannel, body?: string) {
+  return fireAlert(store, { channel, body });
 }
 
 async function row(id: string) {
@@ -265,6 +249,35 @@ describe('WhatsApp through the twilio SDK', () => {
     expect(third.last_error).toMatch(/per-recipient limit/);
     expect(third.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 3000_000);
     expect(stub.sentTo(to)).toHaveLength(2);
+  });
+
+  it('never lets dispatchers sending at the same time exceed the per-recipient limit', async () => {
+    const to = phone();
+    await recipients.recordInbound(to);
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await fire({ type: 'whatsapp', to })).outboxId);
+    // Three dispatchers, each sending its rows one by one by id (as BullMQ workers do), all at once.
+    const ds = [0, 1, 2].map(() => dispatcher(sender({ perRecipientPerHour: 3 })));
+    await Promise.all(ds.flatMap((d) => ids.map((id) => d.runOne(id))));
+    const rows = await Promise.all(ids.map((id) => row(id)));
+    expect(stub.sentTo(to)).toHaveLength(3);
+    expect(rows.filter((r) => r.status === 'sent')).toHaveLength(3);
+    const waiting = rows.filter((r) => r.status === 'pending');
+    expect(waiting).toHaveLength(5);
+    for (const r of waiting) {
+      expect(r).toMatchObject({ attempts: 0, last_error: expect.stringMatching(/per-recipient limit/) });
+    }
+  });
+
+  it("gives a failed message's slot back", async () => {
+    const to = phone();
+    await recipients.recordInbound(to);
+    stub.failNext(ERROR_21211);
+    const first = (await fire({ type: 'whatsapp', to })).outboxId;
+    const second = (await fire({ type: 'whatsapp', to })).outboxId;
+    const d = dispatcher(sender({ perRecipientPerHour: 1 }));
+    expect(await settle(d, first)).toMatchObject({ status: 'failed' });
+    expect(await settle(d, second)).toMatchObject({ status: 'sent' });
   });
 
   it('limits the sender rate with a token bucket', async () => {

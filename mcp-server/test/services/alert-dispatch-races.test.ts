@@ -10,6 +10,7 @@ import type { OutboxMessage } from '../../src/services/alerts/outbox.js';
 import { TwilioSender } from '../../src/services/alerts/twilio-sender.js';
 import { SqlAlertStore } from '../../src/store/alert-store.js';
 import { PgDatabase } from '../../src/store/pg-database.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 import { startTwilioStub, type TwilioStub } from '../helpers/twilio-stub.js';
 
@@ -33,24 +34,7 @@ describe('dispatcher races', () => {
   });
 
   async function fire(channel: AlertChannel, body: string): Promise<string> {
-    const a = await store.create('alice', {
-      symbol: 'BTC/USDT',
-      exchange: 'binance',
-      timeframe: '1h',
-      condition: { kind: 'price', op: 'above', level: 1 },
-      expression: null,
-      channel,
-      template: null,
-      repeat: { mode: 'once' },
-      expires_at: null,
-      quiet_hours: null,
-    });
-    const r = await store.recordFiring(
-      { alert_id: a.id, at: Date.now(), values: { price: 2 }, message: body },
-      channel,
-      body,
-    );
-    return r!.outbox_id;
+    return (await fireAlert(store, { channel, body, repeat: { mode: 'once' } })).outboxId;
   }
 
   it('never sends a row twice when a slow batch outlives its lease', async () => {

@@ -10,6 +10,7 @@ import { decideFiring, inQuietHours } from '../../src/services/alerts/firing-pol
 import { SqlAlertStore } from '../../src/store/alert-store.js';
 import { PgDatabase } from '../../src/store/pg-database.js';
 import type { NewAlert } from '../../src/store/types.js';
+import { newAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 
 const HOUR = 3_600_000;
@@ -17,20 +18,14 @@ const OWNER = 'engine-test';
 const channel: AlertChannel = { type: 'webhook', url: 'https://example.test/hook' };
 const STEPS = 300;
 
-function newAlert(over: Partial<NewAlert>): NewAlert {
-  return {
-    symbol: 'BTC/USDT',
-    exchange: 'binance',
-    timeframe: '1h',
+/** The standard test alert, but `close > 0` (true at every candle close), once, to `channel`. */
+function engineAlert(over: Partial<NewAlert>): NewAlert {
+  return newAlert({
     condition: { kind: 'compare', left: { series: 'close' }, op: '>', right: 0 },
-    expression: null,
     channel,
-    template: null,
     repeat: { mode: 'once' },
-    expires_at: null,
-    quiet_hours: null,
     ...over,
-  };
+  });
 }
 
 /** Local hour in Berlin, computed independently of the policy (toLocaleString). */
@@ -147,14 +142,14 @@ describe('AlertEngine over the offline snapshot and Postgres', () => {
 
     const level = await store.create(
       OWNER,
-      newAlert({
+      engineAlert({
         condition: { kind: 'compare', left: { series: 'close', timeframe: '1h' }, op: '>', right: X },
         expression: `close(1h) > ${X}`,
       }),
     );
     const oversold = await store.create(
       OWNER,
-      newAlert({
+      engineAlert({
         condition: { kind: 'compare', left: { series: 'rsi(14)', timeframe: '1h' }, op: '<', right: 30 },
         expression: 'rsi(14,1h) < 30',
         template: 'RSI {rsi(14,1h)} on {symbol}',
@@ -162,22 +157,22 @@ describe('AlertEngine over the offline snapshot and Postgres', () => {
     );
     const price = await store.create(
       OWNER,
-      newAlert({ condition: { kind: 'price', op: 'above', level: X }, expression: `price > ${X}` }),
+      engineAlert({ condition: { kind: 'price', op: 'above', level: X }, expression: `price > ${X}` }),
     );
     const cooldown = await store.create(
       OWNER,
-      newAlert({ repeat: { mode: 'repeat', cooldown_s: 6 * 3600 } }),
+      engineAlert({ repeat: { mode: 'repeat', cooldown_s: 6 * 3600 } }),
     );
     const quiet = await store.create(
       OWNER,
-      newAlert({
+      engineAlert({
         repeat: { mode: 'repeat', cooldown_s: 0 },
         quiet_hours: { start: '22:00', end: '06:00', time_zone: 'Europe/Berlin' },
       }),
     );
     const expiring = await store.create(
       OWNER,
-      newAlert({
+      engineAlert({
         repeat: { mode: 'repeat', cooldown_s: 0 },
         expires_at: new Date(start + 10 * HOUR).toISOString(),
       }),
@@ -240,7 +235,7 @@ describe('AlertEngine over the offline snapshot and Postgres', () => {
   });
 
   it('two engines evaluating the same close record one firing and one outbox row', async () => {
-    const a = await store.create(OWNER, newAlert({}));
+    const a = await store.create(OWNER, engineAlert({}));
     const one = replayEngine();
     const two = replayEngine();
     await one.engine.start();
@@ -258,7 +253,7 @@ describe('AlertEngine over the offline snapshot and Postgres', () => {
   });
 
   it('survives a failing poll and fires on the next one', async () => {
-    const a = await store.create(OWNER, newAlert({}));
+    const a = await store.create(OWNER, engineAlert({}));
     let calls = 0;
     const flaky: FeedMarket = {
       getCandles: (r) => {
@@ -282,7 +277,7 @@ describe('AlertEngine over the offline snapshot and Postgres', () => {
   });
 
   it('retries a firing the store failed to record', async () => {
-    const a = await store.create(OWNER, newAlert({ repeat: { mode: 'repeat', cooldown_s: 0 } }));
+    const a = await store.create(OWNER, engineAlert({ repeat: { mode: 'repeat', cooldown_s: 0 } }));
     let fail = true;
     const flakyStore: EngineStore = {
       listActive: (sym) => store.listActive(sym),
@@ -357,5 +352,36 @@ describe('AlertEngine cost', () => {
     const firstClose = all.close[i]!;
     const expected = alerts.filter((a, k) => k % 10 !== 0 && 50_000 + k * 100 < firstClose).length;
     expect(recorded.filter((f) => f.at === all.time[i]! + HOUR)).toHaveLength(expected);
+  });
+});
+
+describe('PollingFeed ticks from the offline snapshot', () => {
+  it("ticks each market at its own newest hourly close, not at the derived tickers' common moment", async () => {
+    const market = new MarketData({ mode: 'offline' });
+    const ticks: { symbol: string; price: number; time: number }[] = [];
+    const feed = new PollingFeed({ market, manual: true });
+    // ETH has history into 2026; PEPE only the universe window, which the derived tickers describe.
+    feed.subscribe(
+      { candles: [], ticks: ['ETH/USDT', 'PEPE/USDT'].map((symbol) => ({ exchange: 'binance', symbol })) },
+      { candleClose: () => undefined, tick: (t) => void ticks.push(t) },
+    );
+    await feed.pollOnce();
+    const derived = await market.getTickers({});
+    for (const symbol of ['ETH/USDT', 'PEPE/USDT']) {
+      const series = await market.getCandles({ symbol, timeframe: '1h', limit: 1 });
+      expect(ticks.find((t) => t.symbol === symbol)).toEqual({
+        exchange: 'binance',
+        symbol,
+        price: series.candles.close[0],
+        time: series.asOf,
+      });
+    }
+    const eth = ticks.find((t) => t.symbol === 'ETH/USDT')!;
+    const ethTicker = derived.tickers.find((t) => t.symbol === 'ETH/USDT')!;
+    expect(eth.time).toBeGreaterThan(ethTicker.timestamp! + 300 * 24 * HOUR);
+    expect(eth.price).not.toBe(ethTicker.last);
+    // Where the windows meet, both say the same: the derived ticker's last is that market's last close.
+    const pepe = ticks.find((t) => t.symbol === 'PEPE/USDT')!;
+    expect(pepe.price).toBe(derived.tickers.find((t) => t.symbol === 'PEPE/USDT')!.last);
   });
 });

@@ -10,6 +10,7 @@ import type { AlertChannel } from '../../src/core/alerts/types.js';
 import { listenForOutbox, type OutboxListener } from '../../src/services/alerts/outbox-listener.js';
 import { SqlAlertStore } from '../../src/store/alert-store.js';
 import { PgDatabase } from '../../src/store/pg-database.js';
+import { fireAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 
 const channel: AlertChannel = { type: 'webhook', url: 'https://example.test/outbox-listener' };
@@ -65,26 +66,9 @@ function recorder() {
   };
 }
 
+/** Records a new firing (fireAlert checks it was created) and returns its outbox id. */
 async function fire(at: number): Promise<string> {
-  const alert = await store.create('listener-test', {
-    symbol: 'BTC/USDT',
-    exchange: 'binance',
-    timeframe: '1h',
-    condition: { kind: 'price', op: 'above', level: 1 },
-    expression: null,
-    channel,
-    template: null,
-    repeat: { mode: 'repeat', cooldown_s: 0 },
-    expires_at: null,
-    quiet_hours: null,
-  });
-  const r = await store.recordFiring(
-    { alert_id: alert.id, at, values: { price: 2 }, message: 'm' },
-    channel,
-    'm',
-  );
-  expect(r!.created).toBe(true);
-  return r!.outbox_id;
+  return (await fireAlert(store, { owner: 'listener-test', channel, at, body: 'm' })).outboxId;
 }
 
 async function adminQuery<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {

@@ -118,6 +118,10 @@ describe('alert pipeline: expression -> engine -> outbox -> Twilio', () => {
     expect(Date.parse(fired.fired_at)).toBe(window.candles.time[firstAbove]! + 3600_000);
     expect(fired.values['close(1h)']).toBe(window.candles.close[firstAbove]);
     expect(fired.delivery).toBe('sent');
+    // The ids that tie it to Twilio and to the outbox row.
+    expect(fired.message_sid).toBe(sent.sid);
+    const [row] = await db.query<{ id: string }>('select id from outbox where status = $1', ['sent']);
+    expect(fired.outbox_id).toBe(row!.id);
     // A one-shot alert is done once it fired.
     expect(history.alert!.status).toBe('fired');
     // Bob's firing was recorded and skipped, not sent.
@@ -126,6 +130,6 @@ describe('alert pipeline: expression -> engine -> outbox -> Twilio', () => {
       alertManagerInput.parse({ action: 'history', alert_id: bob.id }),
       'bob',
     );
-    expect(bobHistory.history![0]!.delivery).toBe('skipped');
+    expect(bobHistory.history![0]).toMatchObject({ delivery: 'skipped', message_sid: null });
   });
 });

@@ -365,6 +365,8 @@ function presentHistory(h: AlertHistoryEntry) {
     fired_at: new Date(h.at).toISOString(),
     values: h.values,
     message: h.message,
+    outbox_id: h.outbox_id,
+    message_sid: h.provider_id,
     delivery: h.delivery,
     attempts: h.attempts,
     error: h.last_error,

@@ -5,12 +5,15 @@
  * why), and the dispatcher leaves nothing half-sent.
  *
  * With Redis the outbox runs through a BullMQ queue (job id = outbox id, so a row is one job however often
- * it is enqueued), which spreads sends over every worker process; without it an in-process loop claims
- * rows directly. Either way the database claim decides who sends a row, so no row is sent twice.
+ * it is enqueued), which spreads sends over every worker process; without it, and while Redis is
+ * unreachable, an in-process loop claims rows directly. Either way the database claim decides who sends
+ * a row, so no row is sent twice.
  */
 import type { Config } from '../../config.js';
 import type { SqlDatabase } from '../../store/types.js';
+import type { RedisConnection } from '../../store/redis-connection.js';
 import { log } from '../../logger.js';
+import { bullConnection, bullPrefix } from '../queues.js';
 import { BullOutboxQueue, Dispatcher } from './dispatcher.js';
 import { listenForOutbox } from './outbox-listener.js';
 import { TwilioSender } from './twilio-sender.js';
@@ -39,13 +42,17 @@ type DeliveryConfig = Pick<
   | 'REDIS_KEY_PREFIX'
 >;
 
-/** BullMQ's key prefix inside REDIS_KEY_PREFIX. */
-export const bullPrefix = (redisKeyPrefix: string): string => `${redisKeyPrefix}bull`;
-
 /** How often due rows are enqueued to BullMQ (firings also wake it through the database). */
 const ENQUEUE_EVERY_MS = 1_000;
+/** Redis down this long: the process polls the outbox itself rather than wait for BullMQ. */
+const POLL_AFTER_REDIS_DOWN_MS = 3_000;
 
-export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Delivery {
+export function createDelivery(
+  config: DeliveryConfig,
+  db: SqlDatabase,
+  /** The server's Redis connection: its state tells when BullMQ cannot deliver. */
+  redis?: Pick<RedisConnection, 'ready'> | null,
+): Delivery {
   const whatsapp =
     config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.TWILIO_WHATSAPP_FROM
       ? new TwilioSender(db, {
@@ -89,8 +96,33 @@ export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Deliver
     };
   }
   const redisUrl = config.REDIS_URL;
+  const redisUp = () => redis?.ready ?? true;
   let queue: BullOutboxQueue | null = null;
   let timer: NodeJS.Timeout | null = null;
+  // While Redis is unreachable BullMQ hands rows to nobody: this process then polls the outbox itself
+  // (the database claim keeps every row to one sender beside the BullMQ workers) until Redis is back.
+  let polling = false;
+  let handingBack: Promise<void> | null = null;
+  let downSince: number | null = null;
+  const watch = () => {
+    if (redisUp()) {
+      downSince = null;
+      if (polling) {
+        polling = false;
+        log.info('Redis is back: alert delivery goes through BullMQ again');
+        // The loop finishes its batch first; it is not started again before that.
+        handingBack = dispatcher.stop().finally(() => (handingBack = null));
+      }
+    } else if (
+      (downSince ??= Date.now()) + POLL_AFTER_REDIS_DOWN_MS <= Date.now() &&
+      !polling &&
+      !handingBack
+    ) {
+      polling = true;
+      log.warn('Redis is unreachable: this process delivers the alert outbox itself meanwhile');
+      dispatcher.start();
+    }
+  };
   return {
     whatsapp: whatsapp !== undefined,
     webhook: webhook !== undefined,
@@ -99,36 +131,26 @@ export function createDelivery(config: DeliveryConfig, db: SqlDatabase): Deliver
       queue = new BullOutboxQueue({
         dispatcher,
         db,
-        connection: redisConnection(redisUrl),
+        connection: bullConnection(redisUrl),
         prefix: bullPrefix(config.REDIS_KEY_PREFIX),
       });
       queue.startWorker();
       const q = queue;
-      const enqueue = () => {
+      const tick = () => {
+        watch();
+        if (polling || !redisUp()) return;
         q.enqueueDue().catch((error: unknown) => log.warn('outbox enqueue failed', { error }));
       };
-      timer = setInterval(enqueue, ENQUEUE_EVERY_MS);
+      timer = setInterval(tick, ENQUEUE_EVERY_MS);
       timer.unref();
-      listen(enqueue);
+      listen(() => (polling ? dispatcher.notify() : tick()));
     },
     async stop() {
       if (timer) clearInterval(timer);
       await listener?.close();
-      await queue?.close();
+      await handingBack;
+      await dispatcher.stop(); // a no-op unless this process is polling
+      await queue?.close({ redisUp: redisUp() });
     },
-  };
-}
-
-/** BullMQ connection options from a redis:// URL (BullMQ needs maxRetriesPerRequest null on its workers). */
-function redisConnection(url: string) {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    ...(u.username && { username: decodeURIComponent(u.username) }),
-    ...(u.password && { password: decodeURIComponent(u.password) }),
-    db: Number(u.pathname.slice(1) || 0),
-    ...(u.protocol === 'rediss:' && { tls: {} }),
-    maxRetriesPerRequest: null,
   };
 }

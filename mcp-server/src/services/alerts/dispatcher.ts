@@ -292,7 +292,16 @@ export class BullOutboxQueue {
     return worker;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Lets the sends in flight finish. While Redis is down BullMQ's close would wait for it forever (and a
+   * send in flight is recovered after its lease anyway), so the connections are dropped instead.
+   */
+  async close(options: { redisUp?: boolean } = {}): Promise<void> {
+    if (options.redisUp === false) {
+      await Promise.all(this.workers.map((w) => w.close(true)));
+      this.queue.disconnect().catch(() => undefined);
+      return;
+    }
     await Promise.all(this.workers.map((w) => w.close()));
     await this.queue.close();
   }

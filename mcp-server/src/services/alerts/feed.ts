@@ -5,7 +5,8 @@
  *   timeframe that is due (its next candle should have closed, or it was never fetched) every
  *   min(timeframe / 6, 60 s), jittered by ±10 %, and emits one `candleClose` per NEW closed candle (the
  *   last close time seen per timeframe is kept, so a close is never emitted twice). The market layer
- *   returns closed candles only. Ticks: one bulk `getTickers` per exchange every `tickMs`.
+ *   returns closed candles only. Ticks: one bulk `getTickers` per exchange every `tickMs` (from the
+ *   offline snapshot, whose tickers are derived for one past moment: each market's last hourly close).
  * - `ReplayFeed` replays stored candles as if live, one step of `stepTimeframe` at a time, without
  *   timers (`step()` / `run(n)`), for tests and demos.
  *
@@ -334,6 +335,12 @@ export class PollingFeed implements AlertFeed {
       try {
         const set = await this.market.getTickers({ exchange });
         this.errors.ok(key);
+        // The snapshot by choice (offline mode); a snapshot standing in for a failing exchange is not
+        // asked for candles per symbol on every tick.
+        if (set.derived && !set.fallback) {
+          await this.tickFromLastCloses(exchange, symbols);
+          continue;
+        }
         const now = this.now();
         for (const t of set.tickers) {
           if (!symbols.has(t.symbol) || !(t.last > 0) || !handlers) continue;
@@ -345,6 +352,26 @@ export class PollingFeed implements AlertFeed {
         }
       } catch (e) {
         this.errors.report(key, 'alert feed: ticker poll failed, retrying next interval', e);
+      }
+    }
+  }
+
+  /**
+   * Ticks of the offline snapshot. Its 24h tickers are derived for one common moment (the end of the
+   * scanner's universe window), while markets with longer history reach further: a price alert must
+   * see the price analyze_crypto shows, which is the last close of the market's own newest candle.
+   */
+  private async tickFromLastCloses(exchange: string, symbols: Set<string>): Promise<void> {
+    for (const symbol of symbols) {
+      const key = `last-close|${exchange}|${symbol}`;
+      try {
+        const series = await this.market.getCandles({ exchange, symbol, timeframe: '1h', limit: 1 });
+        this.errors.ok(key);
+        const price = series.candles.close[series.candles.close.length - 1];
+        if (!(price !== undefined && price > 0) || !this.handlers) continue;
+        await this.handlers.tick({ exchange, symbol, price, time: series.asOf });
+      } catch (e) {
+        this.errors.report(key, 'alert feed: last close for a tick failed, retrying next interval', e);
       }
     }
   }

@@ -281,19 +281,47 @@ export async function reportedProviderId(db: SqlClient, outboxId: string): Promi
   return rows[0]?.provider_id ?? null;
 }
 
-/** Messages to `recipient` marked sent since `since`: their count and the oldest send time. */
-export async function sentSince(
-  db: SqlClient,
+/**
+ * Takes one of a recipient's `limit` hourly slots for the outbox row `id`. Under a lock on the recipient
+ * (transaction-scoped, so concurrent dispatchers take turns), it counts the rows that took a slot in the
+ * hour before `now` and are sent or still going out (failed and skipped rows give theirs back); with
+ * one left, the row takes it. A row keeps its slot across its own retries. When none is left, `freesAt`
+ * says when the oldest one frees.
+ */
+export async function takeRecipientSlot(
+  db: SqlDatabase,
   recipient: string,
-  since: Date,
-): Promise<{ count: number; oldest: Date | null }> {
-  const rows = await db.query<{ count: number; oldest: Date | null }>(
-    `select count(*)::int as count, min(sent_at) as oldest from outbox
-      where recipient = $1 and status = 'sent' and sent_at >= $2::timestamptz`,
-    [recipient, since.toISOString()],
-  );
-  return { count: Number(rows[0]?.count ?? 0), oldest: rows[0]?.oldest ?? null };
+  id: string,
+  limit: number,
+  now: Date,
+): Promise<{ taken: true } | { taken: false; freesAt: Date }> {
+  const since = new Date(now.getTime() - HOUR_MS).toISOString();
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(hashtext($1::text))', [`outbox-recipient:${recipient}`]);
+    const own = await tx.query<{ held: boolean }>(
+      'select slot_at >= $2::timestamptz as held from outbox where id = $1::uuid',
+      [id, since],
+    );
+    if (own[0]?.held) return { taken: true };
+    const rows = await tx.query<{ count: number; oldest: Date | null }>(
+      `select count(*)::int as count, min(slot_at) as oldest from outbox
+        where recipient = $1 and id <> $2::uuid and slot_at >= $3::timestamptz
+          and status not in ('failed', 'skipped')`,
+      [recipient, id, since],
+    );
+    const { count, oldest } = rows[0] ?? { count: 0, oldest: null };
+    if (Number(count) >= limit) {
+      return { taken: false, freesAt: new Date((oldest?.getTime() ?? now.getTime()) + HOUR_MS) };
+    }
+    await tx.query('update outbox set slot_at = $2::timestamptz where id = $1::uuid', [
+      id,
+      now.toISOString(),
+    ]);
+    return { taken: true };
+  });
 }
+
+const HOUR_MS = 3_600_000;
 
 /** Rows waiting to go out, in flight, and given up on; the oldest pending row's age. For health and metrics. */
 export interface OutboxDepth {

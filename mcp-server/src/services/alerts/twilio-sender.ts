@@ -22,7 +22,7 @@ import { log, redact } from '../../logger.js';
 import type { SqlDatabase } from '../../store/types.js';
 import {
   reportedProviderId,
-  sentSince,
+  takeRecipientSlot,
   type ChannelSender,
   type OutboxMessage,
   type SendOutcome,
@@ -30,7 +30,6 @@ import {
 import { normalizePhone, RecipientStore } from './recipients.js';
 
 export const MAX_BODY_CHARS = 1600;
-const HOUR_MS = 3600 * 1000;
 /** Twilio error codes that never succeed on retry. */
 const PERMANENT_CODES = new Set([63016, 21211, 21610, 21614, 21408, 21617, 21656, 63015, 63021, 63024]);
 /** Twilio error codes that mean "later". */
@@ -146,12 +145,11 @@ export class TwilioSender implements ChannelSender {
     const recipient = await this.recipients.get(phone);
     if (recipient?.opted_out) return { kind: 'skipped', reason: 'recipient opted out' };
 
-    const recent = await sentSince(this.db, phone, new Date(Date.now() - HOUR_MS));
-    if (recent.count >= this.perRecipientPerHour) {
-      const delayMs = recent.oldest ? recent.oldest.getTime() + HOUR_MS - Date.now() : HOUR_MS;
+    const slot = await takeRecipientSlot(this.db, phone, msg.id, this.perRecipientPerHour, new Date());
+    if (!slot.taken) {
       return {
         kind: 'defer',
-        delayMs: Math.max(1_000, delayMs),
+        delayMs: Math.max(1_000, slot.freesAt.getTime() - Date.now()),
         reason: `per-recipient limit (${this.perRecipientPerHour}/hour) reached`,
       };
     }

@@ -1,0 +1,66 @@
+/**
+ * Retention of the operational rows that grow with every call and message: the audit log, finished
+ * alert messages (sent, failed or skipped outbox rows) and Twilio's delivery status callbacks. Rows
+ * older than RETENTION_DAYS are deleted in batches (short statements, no long locks) by `crypto-mcp
+ * worker` (or `crypto-mcp http` when it delivers alerts itself), an hour after it starts and then every
+ * six hours; several such processes just find less to delete. Alert history then shows no delivery for
+ * firings older than that. Alerts and their firings, portfolios and backtest runs are the users' own data
+ * and are kept; the analysis archive expires by itself after 7 days.
+ */
+import { log } from '../logger.js';
+import type { SqlDatabase } from './types.js';
+
+const BATCH = 5_000;
+const DAY_MS = 86_400_000;
+const FIRST_RUN_MS = 3_600_000;
+const EVERY_MS = 6 * 3_600_000;
+
+export interface Pruned {
+  audit_log: number;
+  outbox: number;
+  message_status: number;
+}
+
+/** One statement per table, each deleting up to BATCH rows older than the cutoff (`$1`) and counting them. */
+const DELETES: Record<keyof Pruned, string> = {
+  audit_log: `with gone as (delete from audit_log where id in (
+      select id from audit_log where at < $1::timestamptz limit ${BATCH}) returning 1)
+    select count(*)::int as n from gone`,
+  outbox: `with gone as (delete from outbox where id in (
+      select id from outbox where status in ('sent', 'failed', 'skipped') and updated_at < $1::timestamptz
+       limit ${BATCH}) returning 1)
+    select count(*)::int as n from gone`,
+  message_status: `with gone as (delete from message_status where (provider_id, status) in (
+      select provider_id, status from message_status where at < $1::timestamptz limit ${BATCH}) returning 1)
+    select count(*)::int as n from gone`,
+};
+
+/** Deletes what is older than `days` days before `now`; returns how many rows per table. */
+export async function pruneExpired(db: SqlDatabase, days: number, now = Date.now()): Promise<Pruned> {
+  const cutoff = new Date(now - days * DAY_MS).toISOString();
+  const pruned: Pruned = { audit_log: 0, outbox: 0, message_status: 0 };
+  for (const table of Object.keys(DELETES) as (keyof Pruned)[]) {
+    for (;;) {
+      const [row] = await db.query<{ n: number }>(DELETES[table], [cutoff]);
+      const n = Number(row?.n ?? 0);
+      pruned[table] += n;
+      if (n < BATCH) break;
+    }
+  }
+  return pruned;
+}
+
+/** Runs `pruneExpired` on its schedule for as long as the process runs; `days` 0 keeps everything. */
+export function startRetention(db: SqlDatabase, days: number): void {
+  if (days === 0) return;
+  const run = () => {
+    pruneExpired(db, days)
+      .then((pruned) => {
+        if (pruned.audit_log + pruned.outbox + pruned.message_status > 0)
+          log.info('retention: old rows deleted', { days, ...pruned });
+      })
+      .catch((error: unknown) => log.warn('retention run failed; trying again later', { error }))
+      .finally(() => setTimeout(run, EVERY_MS).unref());
+  };
+  setTimeout(run, FIRST_RUN_MS).unref();
+}
