@@ -467,10 +467,15 @@ describe.skipIf(!NGINX)('nginx (the repository config) in front of two server re
    * Waits (a bounded poll) until /health answers, i.e. this address has used at most /health's burst
    * of 20 from the per-IP allowance; refused probes use none of it.
    */
+  // Every location shares one per-address zone (mcp_per_ip, 20 r/s) with its own burst, so the
+  // excess a /mcp flood leaves behind (up to 100) also refuses /health (burst 20). A /health probe
+  // passing only proves the excess is under 20 and the probe itself adds one; waiting the 1 s those 20
+  // take to drain (plus margin) leaves the next test a full allowance, not a single slot.
   async function perIpAllowanceBack(): Promise<void> {
     for (let i = 0; i < 50 && (await call('GET', '/health')).status === 429; i++) {
       await new Promise((r) => setTimeout(r, 200));
     }
+    await new Promise((r) => setTimeout(r, 1_250));
   }
 
   it('limits each API key: a burst above the production rate gets JSON 429s, other keys pass', async () => {
