@@ -4,6 +4,7 @@ import { formatNumber } from '../../src/core/alerts/message.js';
 import type { AlertChannel, AlertDefinition, AlertFiring } from '../../src/core/alerts/types.js';
 import { computeSeries, parseSeriesRef } from '../../src/core/rules/series.js';
 import { MarketData } from '../../src/market/market-data.js';
+import { candleCloseTime } from '../../src/market/timeframes.js';
 import { AlertEngine, type EngineStore } from '../../src/services/alerts/engine.js';
 import { PollingFeed, ReplayFeed, type FeedMarket } from '../../src/services/alerts/feed.js';
 import { decideFiring, inQuietHours } from '../../src/services/alerts/firing-policy.js';
@@ -11,6 +12,7 @@ import { SqlAlertStore } from '../../src/store/alert-store.js';
 import { PgDatabase } from '../../src/store/pg-database.js';
 import type { NewAlert } from '../../src/store/types.js';
 import { newAlert } from '../helpers/alert-fixtures.js';
+import { startFixtureExchange } from '../helpers/fixture-exchange.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 
 const HOUR = 3_600_000;
@@ -383,5 +385,55 @@ describe('PollingFeed ticks from the offline snapshot', () => {
     // Where the windows meet, both say the same: the derived ticker's last is that market's last close.
     const pepe = ticks.find((t) => t.symbol === 'PEPE/USDT')!;
     expect(pepe.price).toBe(derived.tickers.find((t) => t.symbol === 'PEPE/USDT')!.last);
+  });
+});
+
+describe('PollingFeed in auto mode while the exchange is down', () => {
+  it('takes neither ticks nor candle closes from the snapshot standing in, and resumes with the exchange', async () => {
+    const fx = await startFixtureExchange();
+    try {
+      let down = true;
+      // The exchange's answers while it is "down": 503s, which ccxt takes for an outage.
+      const fetchImplementation = (url: string, init: RequestInit) =>
+        down ? Promise.resolve(new Response('unavailable', { status: 503 })) : fetch(url, init);
+      const market = new MarketData({
+        mode: 'auto',
+        now: () => fx.now,
+        cacheTtlMs: 0,
+        outageMs: 0,
+        exchangeOptions: {
+          baseUrl: fx.baseUrl,
+          retryBaseDelayMs: 5,
+          retryMaxDelayMs: 20,
+          ccxt: { rateLimit: 1, fetchImplementation },
+        },
+      });
+      const closes: number[] = [];
+      const ticks: number[] = [];
+      const feed = new PollingFeed({ market, manual: true, now: () => fx.now });
+      feed.subscribe(
+        {
+          candles: [{ exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h', candles: 24 }],
+          ticks: [{ exchange: 'binance', symbol: 'BTC/USDT' }],
+        },
+        { candleClose: (e) => void closes.push(e.at), tick: (t) => void ticks.push(t.price) },
+      );
+      // The snapshot answers (the fallback really happened), but the feed passes nothing on.
+      const standIn = await market.getTickers({});
+      expect(standIn.fallback?.reason).toBeTruthy();
+      await feed.pollOnce();
+      expect(closes).toEqual([]);
+      expect(ticks).toEqual([]);
+
+      down = false;
+      await feed.pollOnce();
+      const live = await market.getCandles({ symbol: 'BTC/USDT', timeframe: '1h', limit: 1 });
+      expect(live.fallback).toBeUndefined();
+      expect(closes).toEqual([candleCloseTime(live.candles.time[0]!, '1h')]);
+      const tickers = await market.getTickers({});
+      expect(ticks).toEqual([tickers.tickers.find((t) => t.symbol === 'BTC/USDT')!.last]);
+    } finally {
+      await fx.close();
+    }
   });
 });

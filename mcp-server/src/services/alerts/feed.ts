@@ -11,7 +11,8 @@
  *   timers (`step()` / `run(n)`), for tests and demos.
  *
  * A failed poll is logged (at most once a minute per key) and retried at the next interval; it never
- * throws out of the feed. The first poll of a key emits its latest closed candle: after a restart the
+ * throws out of the feed. So is an answer from the snapshot standing in for a failing exchange (auto
+ * mode): its candles and tickers are history, and alerts must not fire on a past market as if it were now. The first poll of a key emits its latest closed candle: after a restart the
  * engine re-evaluates it, which the store's idempotent `recordFiring` makes harmless.
  */
 import type { Candles } from '../../core/candles.js';
@@ -92,6 +93,10 @@ interface Group {
   timer: NodeJS.Timeout | null;
   polling: Promise<void> | null;
 }
+
+/** Logged while the offline snapshot stands in for a failing exchange (auto mode). */
+const PAUSED =
+  'alert feed: exchange unavailable, alerts on it wait for live data (the offline snapshot is not)';
 
 export const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
 
@@ -314,6 +319,12 @@ export class PollingFeed implements AlertFeed {
           limit: f.limit,
           exchange: g.exchange,
         });
+        if (s.fallback) {
+          // The snapshot standing in for a failing exchange holds old candles: an alert evaluated on
+          // them would fire on a past market. Its close waits for the exchange's own candles.
+          this.errors.report(key, PAUSED, s.fallback.reason);
+          continue;
+        }
         this.errors.ok(key);
         const close = lastCloseOf(s.candles, tf);
         f.series = s.candles;
@@ -334,10 +345,14 @@ export class PollingFeed implements AlertFeed {
       const key = `tickers|${exchange}`;
       try {
         const set = await this.market.getTickers({ exchange });
+        if (set.fallback) {
+          // Derived from the snapshot's past candles, not today's prices: no tick until the exchange answers.
+          this.errors.report(key, PAUSED, set.fallback.reason);
+          continue;
+        }
         this.errors.ok(key);
-        // The snapshot by choice (offline mode); a snapshot standing in for a failing exchange is not
-        // asked for candles per symbol on every tick.
-        if (set.derived && !set.fallback) {
+        // The snapshot by choice (offline mode).
+        if (set.derived) {
           await this.tickFromLastCloses(exchange, symbols);
           continue;
         }

@@ -420,7 +420,8 @@ export class WebSocketFeed implements AlertFeed {
         limit: f.limit,
         exchange: g.exchange,
       });
-      series = s.candles;
+      // The snapshot standing in for a failing exchange is history: extend the previous series instead.
+      series = s.fallback ? f.series : s.candles;
     } catch (error) {
       this.errors.report(`fetch:${key}`, 'alert ws feed: fetching closed candles failed', error);
       series = f.series; // the previous series, extended by the streamed candle below if contiguous
@@ -449,7 +450,7 @@ export class WebSocketFeed implements AlertFeed {
           limit: other.limit,
           exchange: g.exchange,
         });
-        other.series = s.candles;
+        if (!s.fallback) other.series = s.candles;
       } catch (error) {
         this.errors.report(
           `fetch:${g.exchange}|${g.symbol}|${other.timeframe}`,
