@@ -134,6 +134,7 @@ async function runJob(ctx: AppContext, job: Job<ToolJobData>, signal?: AbortSign
       caller,
       transport,
       signal,
+      requestKey: job.id,
       progress: (done, total, message) => {
         const p: ToolJobProgress = { done, total, ...(message !== undefined && { message }) };
         job

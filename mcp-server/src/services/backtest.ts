@@ -180,7 +180,11 @@ export class BacktestService {
   }
 
   /** Runs, fetches or compares, as the request says. */
-  async run(req: BacktestRequest, owner: string, call?: Pick<ToolCall, 'signal' | 'progress'>) {
+  async run(
+    req: BacktestRequest,
+    owner: string,
+    call?: Pick<ToolCall, 'signal' | 'progress' | 'requestKey'>,
+  ) {
     if (req.compare_run_ids) return this.compare(owner, req.compare_run_ids);
     if (req.run_id) {
       const run = await this.load(owner, req.run_id);
@@ -188,11 +192,19 @@ export class BacktestService {
       if (req.charts !== 'none') await attachCharts(answer, run, req.charts);
       return answer;
     }
+    const requestKey = call?.requestKey;
+    const earlier = requestKey ? await this.store.getByRequestKey(owner, requestKey).catch(() => null) : null;
+    if (earlier) {
+      // The job is run again (its worker lost the lock after it had stored the run): the run stands.
+      const answer = presentRun(earlier, [], this.now());
+      if (req.charts !== 'none') await attachCharts(answer, earlier, req.charts);
+      return answer;
+    }
     const record = await this.backtest(req, call);
     const notes: string[] = [];
     let stored: RunRecord;
     try {
-      const saved = await this.store.save(owner, record);
+      const saved = await this.store.save(owner, record, requestKey);
       stored = { ...record, id: saved.id, created_at: saved.created_at };
     } catch (err) {
       if (!isAppError(err)) log.error('storing a backtest run failed', { error: err });

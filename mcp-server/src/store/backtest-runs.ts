@@ -52,7 +52,7 @@ export const MAX_RUNS_PER_OWNER = 500;
 export class SqlBacktestRunStore implements BacktestRunStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  async save(owner: string, run: NewBacktestRun): Promise<BacktestRun> {
+  async save(owner: string, run: NewBacktestRun, requestKey?: string): Promise<BacktestRun> {
     const times = { period_start: run.period_start, period_end: run.period_end, as_of: run.as_of };
     for (const [name, value] of Object.entries(times)) {
       if (typeof value !== 'string' || !Number.isFinite(Date.parse(value))) {
@@ -63,9 +63,10 @@ export class SqlBacktestRunStore implements BacktestRunStore {
     const rows = await this.db.query<RunRow>(
       `insert into backtest_runs
          (owner, symbol, exchange, timeframe, strategy, params, config, period_start, period_end, mode,
-          metrics, result, request, data_source, as_of)
+          metrics, result, request, data_source, as_of, request_key)
        values ($1, $2, $3, $4, $5, $6::text::jsonb, $7::text::jsonb, $8::timestamptz, $9::timestamptz, $10,
-               $11::text::jsonb, $12::text::jsonb, $13::text::jsonb, $14, $15::timestamptz)
+               $11::text::jsonb, $12::text::jsonb, $13::text::jsonb, $14, $15::timestamptz, $16)
+       on conflict (owner, request_key) where request_key is not null do nothing
        returning *`,
       [
         owner,
@@ -83,8 +84,16 @@ export class SqlBacktestRunStore implements BacktestRunStore {
         json(run.request, 'request'),
         run.data_source,
         run.as_of,
+        requestKey ?? null,
       ],
     );
+    const row = rows[0];
+    if (!row) {
+      // Only a request key conflicts: the same request stored before (a job run again) is the answer.
+      const earlier = requestKey === undefined ? null : await this.getByRequestKey(owner, requestKey);
+      if (!earlier) throw new Error('a backtest run was neither stored nor found by its request key');
+      return earlier;
+    }
     // Retention: an owner keeps the newest MAX_RUNS_PER_OWNER runs; older ones go, so a client that
     // backtests in a loop cannot grow the database without bound.
     await this.db.query(
@@ -92,7 +101,7 @@ export class SqlBacktestRunStore implements BacktestRunStore {
          select id from backtest_runs where owner = $1 order by created_at desc, id desc offset $2)`,
       [owner, MAX_RUNS_PER_OWNER],
     );
-    return toRun(rows[0]!);
+    return toRun(row);
   }
 
   async get(owner: string, id: string): Promise<BacktestRun | null> {
@@ -100,6 +109,14 @@ export class SqlBacktestRunStore implements BacktestRunStore {
     const rows = await this.db.query<RunRow>(
       'select * from backtest_runs where owner = $1 and id = $2::uuid',
       [owner, id],
+    );
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+
+  async getByRequestKey(owner: string, requestKey: string): Promise<BacktestRun | null> {
+    const rows = await this.db.query<RunRow>(
+      'select * from backtest_runs where owner = $1 and request_key = $2',
+      [owner, requestKey],
     );
     return rows[0] ? toRun(rows[0]) : null;
   }

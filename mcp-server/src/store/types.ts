@@ -186,8 +186,13 @@ export type BacktestRunSummary = Omit<BacktestRun, 'result' | 'request' | 'confi
 
 /** Backtest runs per owner (the API key's id, or 'local'): one owner never sees another's runs. */
 export interface BacktestRunStore {
-  /** Stores a run; returns it with its id and creation time. */
-  save(owner: string, run: NewBacktestRun): Promise<BacktestRun>;
+  /**
+   * Stores a run; returns it with its id and creation time. With `requestKey` (the tool job's id), a
+   * second save of the same request stores nothing and returns the first run.
+   */
+  save(owner: string, run: NewBacktestRun, requestKey?: string): Promise<BacktestRun>;
+  /** The run stored for `requestKey`, or null. */
+  getByRequestKey(owner: string, requestKey: string): Promise<BacktestRun | null>;
   /** null when the owner has no run with that id (also for ids that are not UUIDs). */
   get(owner: string, id: string): Promise<BacktestRun | null>;
   /** Newest first, at most `limit` (1..100). */

@@ -19,6 +19,11 @@ export interface ToolCall {
    * Fire and forget: a lost notification never fails the call.
    */
   progress?: ((done: number, total: number, message?: string) => void) | undefined;
+  /**
+   * Identifies the work across repeats: a tool job's id, which BullMQ runs a second time when a worker
+   * lost the job's lock. A tool with effects (a stored backtest run) does them once per key.
+   */
+  requestKey?: string | undefined;
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {

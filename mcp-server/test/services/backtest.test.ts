@@ -427,6 +427,8 @@ describe('storage, comparison and charts', () => {
       save: () => Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
       get: () => Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
       list: () => Promise.resolve([]),
+      getByRequestKey: () =>
+        Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
     };
     const offline = new BacktestService(market, down);
     const a = (await offline.run(
@@ -438,6 +440,39 @@ describe('storage, comparison and charts', () => {
     expect(a.charts).toEqual({ equity_url: null, price_url: null, format: 'svg' });
     expect(a.notes.join(' ')).toMatch(/could not be stored \(The database is unreachable\.\)/);
     expect(backtestImages(a).map((i) => i.mimeType)).toEqual(['image/svg+xml', 'image/svg+xml']);
+  });
+
+  it('stores a job run again under the same request key once, and answers with that run', async () => {
+    // BullMQ runs a tool job a second time when its worker lost the lock; the job id is the key.
+    const store = new SqlBacktestRunStore(db);
+    let saves = 0;
+    const counting: BacktestRunStore = {
+      get: (o, id) => store.get(o, id),
+      list: (o, n) => store.list(o, n),
+      getByRequestKey: (o, k) => store.getByRequestKey(o, k),
+      save: (o, r, k) => (saves++, store.save(o, r, k)),
+    };
+    const jobs = new BacktestService(market, counting);
+    const owner = `owner-${crypto.randomUUID()}`;
+    const req = request({ ...MARCH, strategy: 'ema_cross' });
+    const first = (await jobs.run(req, owner, { requestKey: 'job-1' })) as BacktestAnswer;
+    const again = (await jobs.run(req, owner, { requestKey: 'job-1' })) as BacktestAnswer;
+    historicalBacktestOutput.parse(again);
+    expect(again.run_id).toBe(first.run_id);
+    expect(again.metrics).toEqual(first.metrics);
+    expect(saves).toBe(1); // found by its key: not computed and stored again
+    // Two runs of one job at once both compute; the second save finds the first's row.
+    const [x, y] = (await Promise.all([
+      jobs.run(req, owner, { requestKey: 'job-2' }),
+      jobs.run(req, owner, { requestKey: 'job-2' }),
+    ])) as BacktestAnswer[];
+    expect(y!.run_id).toBe(x!.run_id);
+    // Another job of the same request is another run; another owner's key is its own.
+    const other = (await jobs.run(req, owner, { requestKey: 'job-3' })) as BacktestAnswer;
+    const stranger = (await jobs.run(req, `${owner}-b`, { requestKey: 'job-1' })) as BacktestAnswer;
+    expect(new Set([first.run_id, x!.run_id, other.run_id, stranger.run_id]).size).toBe(4);
+    expect(await store.list(owner, 10)).toHaveLength(3);
+    await jobs.close();
   });
 
   it('compares stored runs and names the best by each measure', async () => {

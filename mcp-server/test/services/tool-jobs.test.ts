@@ -51,6 +51,9 @@ let jobWorker: ToolJobWorker | null = null;
 const ran = { replica: [] as string[], worker: [] as string[] };
 let replicaMayRun = false;
 
+/** The request key each backtest call was given (the worker: its job's id). */
+const requestKeys = { replica: [] as (string | undefined)[], worker: [] as (string | undefined)[] };
+
 /** Records (and on the replica, refuses unless allowed) every scan and backtest a context runs. */
 function instrument(ctx: AppContext, who: 'replica' | 'worker'): void {
   const scan = ctx.scanner.scan.bind(ctx.scanner);
@@ -62,6 +65,7 @@ function instrument(ctx: AppContext, who: 'replica' | 'worker'): void {
   const run = ctx.backtest.run.bind(ctx.backtest);
   ctx.backtest.run = (...a) => {
     ran[who].push(a[0].run_id ? 'backtest-fetch' : 'backtest');
+    requestKeys[who].push(a[2]?.requestKey);
     if (who === 'replica' && !replicaMayRun && !a[0].run_id)
       throw new Error('the replica ran a backtest it should hand over');
     return run(...a);
@@ -143,6 +147,14 @@ describe('calls handed to the worker', () => {
     expect(out.images.map((i) => i.mimeType)).toEqual(['image/png', 'image/png']);
     expect(Buffer.from(out.images[0]!.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
     const runId = (out.result as { run_id: string }).run_id;
+    // Stored under its job's id, so a second run of the job (a lost lock) returns this run.
+    const key = requestKeys.worker.at(-1);
+    expect(key).toEqual(expect.any(String));
+    const stored = await worker.stores.database.query<{ request_key: string }>(
+      'select request_key from backtest_runs where id = $1',
+      [runId],
+    );
+    expect(stored[0]?.request_key).toBe(key);
 
     const fetched = await invoke(replica, backtest, { run_id: runId });
     if (!fetched.ok) throw new Error(fetched.error.message);

@@ -81,6 +81,22 @@ describe.each(SQL_BACKENDS)('SqlBacktestRunStore on $backend', ({ open }) => {
     expect(await store.list(o, 0)).toHaveLength(1); // clamped to at least one
   });
 
+  it('stores one run per request key and owner, and finds it by the key', async () => {
+    const [a, b] = [owner(), owner()];
+    expect(await store.getByRequestKey(a, 'job-7')).toBeNull();
+    const first = await store.save(a, run(), 'job-7');
+    const second = await store.save(a, run({ strategy: 'sma_cross' }), 'job-7');
+    expect(second).toEqual(first);
+    expect(await store.getByRequestKey(a, 'job-7')).toEqual(first);
+    expect(await store.getByRequestKey(b, 'job-7')).toBeNull();
+    const theirs = await store.save(b, run(), 'job-7');
+    expect(theirs.id).not.toBe(first.id);
+    // Without a key every save is a run of its own.
+    await store.save(a, run());
+    await store.save(a, run());
+    expect(await store.list(a, 10)).toHaveLength(3);
+  });
+
   it('stores NaN as null and refuses bad times and modes', async () => {
     const o = owner();
     const saved = await store.save(o, run({ metrics: { sharpe: NaN, sortino: Infinity } }));
