@@ -72,7 +72,11 @@ async function row(id: string) {
     last_error: string | null;
     provider_id: string | null;
     next_attempt_at: Date;
-  }>('select status, attempts, last_error, provider_id, next_attempt_at from outbox where id = $1', [id]);
+    needs_check: boolean;
+  }>(
+    'select status, attempts, last_error, provider_id, next_attempt_at, needs_check from outbox where id = $1',
+    [id],
+  );
   return rows[0]!;
 }
 
@@ -278,6 +282,24 @@ describe('WhatsApp through the twilio SDK', () => {
     const d = dispatcher(sender({ perRecipientPerHour: 1 }));
     expect(await settle(d, first)).toMatchObject({ status: 'failed' });
     expect(await settle(d, second)).toMatchObject({ status: 'sent' });
+  });
+
+  it('keeps the slot of a message given up on after an attempt Twilio may have received', async () => {
+    const to = phone();
+    await recipients.recordInbound(to);
+    stub.delayNext(1_500); // stored by "Twilio", answered after the client's timeout: it went out
+    const first = (await fire({ type: 'whatsapp', to })).outboxId;
+    const second = (await fire({ type: 'whatsapp', to })).outboxId;
+    const d = dispatcher(sender({ perRecipientPerHour: 1 }), { maxAttempts: 1 });
+    expect(await settle(d, first)).toMatchObject({ status: 'failed', needs_check: true });
+    expect(stub.sentTo(to)).toHaveLength(1);
+    await d.runOnce();
+    expect(await row(second)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      last_error: expect.stringMatching(/per-recipient limit/),
+    });
+    expect(stub.sentTo(to)).toHaveLength(1);
   });
 
   it('limits the sender rate with a token bucket', async () => {

@@ -161,6 +161,7 @@ export class Dispatcher {
               msg,
               'failed',
               `${outcome.error} (gave up after ${msg.attempts} attempts)`,
+              outcome.uncertain,
             );
             result = 'failed';
           } else {

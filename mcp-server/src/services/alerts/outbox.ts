@@ -190,15 +190,22 @@ export async function markSent(
   return rows.length > 0;
 }
 
+/**
+ * Gives up on a message. `uncertain`: its last attempt may have reached the recipient (a timeout or a
+ * 5xx), so the row keeps `needs_check` and with it its per-recipient slot. An earlier uncertain attempt
+ * does not count: the provider's log was checked before the last one.
+ */
 export async function markFinal(
   db: SqlClient,
   msg: OutboxMessage,
   status: 'failed' | 'skipped',
   error: string,
+  uncertain = false,
 ): Promise<boolean> {
   const rows = await db.query(
-    `update outbox set status = $3, last_error = $4, updated_at = now() ${FENCE} returning id`,
-    [msg.id, msg.attempts, status, error.slice(0, 1000)],
+    `update outbox set status = $3, last_error = $4, needs_check = $5::boolean, updated_at = now()
+      ${FENCE} returning id`,
+    [msg.id, msg.attempts, status, error.slice(0, 1000), uncertain],
   );
   return rows.length > 0;
 }
@@ -284,8 +291,8 @@ export async function reportedProviderId(db: SqlClient, outboxId: string): Promi
 /**
  * Takes one of a recipient's `limit` hourly slots for the outbox row `id`. Under a lock on the recipient
  * (transaction-scoped, so concurrent dispatchers take turns), it counts the rows that took a slot in the
- * hour before `now` and are sent or still going out (failed and skipped rows give theirs back); with
- * one left, the row takes it. A row keeps its slot across its own retries. When none is left, `freesAt`
+ * hour before `now` and are sent or still going out (failed and skipped rows give theirs back, unless
+ * the failed row's last attempt may have been delivered); with one left, the row takes it. A row keeps its slot across its own retries. When none is left, `freesAt`
  * says when the oldest one frees.
  */
 export async function takeRecipientSlot(
@@ -306,7 +313,7 @@ export async function takeRecipientSlot(
     const rows = await tx.query<{ count: number; oldest: Date | null }>(
       `select count(*)::int as count, min(slot_at) as oldest from outbox
         where recipient = $1 and id <> $2::uuid and slot_at >= $3::timestamptz
-          and status not in ('failed', 'skipped')`,
+          and (status not in ('failed', 'skipped') or (status = 'failed' and needs_check))`,
       [recipient, id, since],
     );
     const { count, oldest } = rows[0] ?? { count: 0, oldest: null };
