@@ -3,9 +3,10 @@
  * alert messages (sent, failed or skipped outbox rows) and Twilio's delivery status callbacks. Rows
  * older than RETENTION_DAYS are deleted in batches (short statements, no long locks) by `crypto-mcp
  * worker` (or `crypto-mcp http` when it delivers alerts itself), an hour after it starts and then every
- * six hours; several such processes just find less to delete. Alert history then shows no delivery for
- * firings older than that. Alerts and their firings, portfolios and backtest runs are the users' own data
- * and are kept; the analysis archive expires by itself after 7 days.
+ * six hours; several such processes just find less to delete. A firing keeps how its message ended
+ * (status, attempts, error, Twilio's SID and delivery status) but not the recipient or the text. Alerts
+ * and their firings, portfolios and backtest runs are the users' own data and are kept; the analysis
+ * archive expires by itself after 7 days.
  */
 import { log } from '../logger.js';
 import type { SqlDatabase } from './types.js';
@@ -26,9 +27,22 @@ const DELETES: Record<keyof Pruned, string> = {
   audit_log: `with gone as (delete from audit_log where id in (
       select id from audit_log where at < $1::timestamptz limit ${BATCH}) returning 1)
     select count(*)::int as n from gone`,
-  outbox: `with gone as (delete from outbox where id in (
+  // The firing keeps how its message ended (read by SqlAlertStore.history) before the row goes. The
+  // batch is one CTE read by both statements, so they see the same rows.
+  outbox: `with batch as (
       select id from outbox where status in ('sent', 'failed', 'skipped') and updated_at < $1::timestamptz
-       limit ${BATCH}) returning 1)
+       limit ${BATCH}),
+    kept as (update alert_firings f set delivery_record = jsonb_build_object(
+        'outbox_id', o.id, 'status', o.status, 'attempts', o.attempts, 'last_error', o.last_error,
+        'provider_id', o.provider_id, 'provider_status', s.status, 'provider_error_code', s.error_code)
+      from outbox o
+      left join lateral (
+        select m.status, m.error_code from message_status m
+         where m.provider_id = o.provider_id order by m.at desc limit 1
+      ) s on true
+      where o.id in (select id from batch) and f.id = o.firing_id
+      returning 1),
+    gone as (delete from outbox where id in (select id from batch) returning 1)
     select count(*)::int as n from gone`,
   message_status: `with gone as (delete from message_status where (provider_id, status) in (
       select provider_id, status from message_status where at < $1::timestamptz limit ${BATCH}) returning 1)

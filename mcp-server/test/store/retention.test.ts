@@ -12,6 +12,15 @@ import { newAlert } from '../helpers/alert-fixtures.js';
 import { isolatedPostgresUrl } from '../helpers/postgres.js';
 
 const DAY = 86_400_000;
+const RECORD_KEYS = [
+  'attempts',
+  'last_error',
+  'outbox_id',
+  'provider_error_code',
+  'provider_id',
+  'provider_status',
+  'status',
+];
 
 async function seed(db: SqlDatabase) {
   const store = new SqlAlertStore(db);
@@ -35,6 +44,10 @@ async function seed(db: SqlDatabase) {
     );
   await set(outbox[0]!, 'sent', 100);
   await set(outbox[1]!, 'failed', 100);
+  await db.query(`update outbox set provider_id = 'SMold', attempts = 1 where id = $1`, [outbox[0]]);
+  await db.query(`update outbox set last_error = '21211: invalid number', attempts = 1 where id = $1`, [
+    outbox[1],
+  ]);
   await set(outbox[2]!, 'sent', 1);
   await set(outbox[3]!, 'pending', 100);
   for (const [daysAgo, tool] of [
@@ -81,6 +94,8 @@ describe.each([
 
   it('deletes finished messages, audit rows and status callbacks older than the cutoff, nothing else', async () => {
     const { alert, outbox } = await seed(db);
+    const store = new SqlAlertStore(db);
+    const before = await store.history('retention', alert.id, 10);
     expect(await pruneExpired(db, 90)).toEqual({ audit_log: 2, outbox: 2, message_status: 1 });
     const left = await db.query<{ id: string }>('select id from outbox order by id');
     expect(left.map((r) => r.id).sort()).toEqual([outbox[2]!, outbox[3]!].sort());
@@ -92,6 +107,25 @@ describe.each([
       [alert.id],
     );
     expect(firings[0]!.n).toBe(4);
+    // Their history still tells how each message ended, Twilio's last status included.
+    const after = await store.history('retention', alert.id, 10);
+    expect(after).toEqual(before);
+    expect(after.find((h) => h.outbox_id === outbox[0])).toMatchObject({
+      delivery: 'sent',
+      attempts: 1,
+      provider_id: 'SMold',
+      provider_status: 'delivered',
+    });
+    expect(after.find((h) => h.outbox_id === outbox[1])).toMatchObject({
+      delivery: 'failed',
+      last_error: '21211: invalid number',
+    });
+    // Without the recipient or the text.
+    const records = await db.query<{ r: Record<string, unknown> }>(
+      'select delivery_record as r from alert_firings where delivery_record is not null',
+    );
+    expect(records).toHaveLength(2);
+    for (const { r } of records) expect(Object.keys(r).sort()).toEqual(RECORD_KEYS);
     // Nothing more to do the second time.
     expect(await pruneExpired(db, 90)).toEqual({ audit_log: 0, outbox: 0, message_status: 0 });
     // A shorter retention reaches the newer rows too (the cutoff moves with `now`).
