@@ -67,7 +67,7 @@ export async function loadHistory(market: MarketData, request: HistoryRequest): 
     const fallback =
       exchange === market.snapshot.exchange
         ? undefined
-        : { requestedExchange: exchange, reason: SNAPSHOT_IS_BINANCE_ONLY };
+        : { requestedExchange: exchange, reason: SNAPSHOT_IS_BINANCE_ONLY, outage: false };
     return fromSnapshot(market, request, timeframe, warmupBars, fallback);
   }
   return fromExchange(market, request, timeframe, warmupBars, exchange);

@@ -292,7 +292,9 @@ export class MarketData {
     const exchange = knownExchangeId(requested ?? this.defaultExchange);
     if (this.mode === 'offline') {
       const asked = exchange === this.snapshot.exchange;
-      return offline(asked ? undefined : { requestedExchange: exchange, reason: SNAPSHOT_IS_BINANCE_ONLY });
+      return offline(
+        asked ? undefined : { requestedExchange: exchange, reason: SNAPSHOT_IS_BINANCE_ONLY, outage: false },
+      );
     }
     const source = this.source(exchange);
     const canFallBack = this.mode === 'auto' && exchange === this.snapshot.exchange;
@@ -325,7 +327,11 @@ export class MarketData {
     outage: AppError,
   ): Promise<T> {
     try {
-      return await offline({ requestedExchange: this.snapshot.exchange, reason: outage.message });
+      return await offline({
+        requestedExchange: this.snapshot.exchange,
+        reason: outage.message,
+        outage: true,
+      });
     } catch (e) {
       if (!isAppError(e)) throw e;
       throw new AppError(

@@ -28,6 +28,11 @@ export interface SnapshotFallback {
   requestedExchange: string;
   /** Why it did not answer: the outage error's message, or that the snapshot holds Binance data only. */
   reason: string;
+  /**
+   * True when the snapshot stands in because the exchange is unreachable (auto mode): its data is then
+   * history rather than the market now. False when offline mode answers for another exchange.
+   */
+  outage: boolean;
 }
 
 /** 24h statistics of one market. */

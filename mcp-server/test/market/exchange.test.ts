@@ -278,6 +278,7 @@ describe('exchange mode against the fixture exchange', () => {
     const fallback = {
       requestedExchange: 'binance',
       reason: 'Binance did not answer in time while fetching the market list; try again later.',
+      outage: true,
     };
     expect(series.fallback).toEqual(fallback);
 

@@ -159,7 +159,7 @@ describe('offline snapshot', () => {
     const market = new MarketData({ mode: 'offline' });
     const binance = await market.getCandles({ symbol: 'ETHUSDT', timeframe: '1h', limit: 10 });
     expect(binance.fallback).toBeUndefined();
-    const onlyBinance = { reason: 'the offline snapshot holds Binance data only' };
+    const onlyBinance = { reason: 'the offline snapshot holds Binance data only', outage: false };
     const kraken = await market.getCandles({
       symbol: 'ETHUSDT',
       timeframe: '1h',

@@ -189,6 +189,44 @@ describe('WebSocketFeed over a local Binance stream', () => {
     expect(closes[0]!.at).toBe(H + 2 * HOUR);
   });
 
+  it('closes no candle from the snapshot standing in for a REST outage (auto mode), and resumes', async () => {
+    let down = true;
+    // REST answers 503 (an outage: the snapshot stands in) while the stream keeps pushing.
+    const fetchImplementation = (url: string, init: RequestInit) =>
+      down ? Promise.resolve(new Response('unavailable', { status: 503 })) : fetch(url, init);
+    const market = recording(
+      new MarketData({
+        mode: 'auto',
+        cacheTtlMs: 0,
+        outageMs: 0,
+        exchangeOptions: { baseUrl: rest.baseUrl, retries: 0, ccxt: { rateLimit: 1, fetchImplementation } },
+      }),
+    );
+    const feed = newFeed(market);
+    const { closes, handlers } = collector();
+    feed.subscribe(
+      { candles: [{ exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h', candles: LIMIT }], ticks: [] },
+      handlers,
+    );
+    await ws.waitForStream('btcusdt@kline_1h');
+    kline(H, 104);
+    await settle(50);
+    // H closes. The snapshot's newest candle is H too, so its series would fit: it must not be used.
+    kline(H + HOUR, 110);
+    await vi.waitFor(() => expect(market.candleCalls.length).toBeGreaterThan(0));
+    await settle();
+    expect(closes).toEqual([]);
+
+    down = false;
+    await vi.waitFor(() => {
+      kline(H + 2 * HOUR, 120);
+      expect(closes).toHaveLength(1);
+    });
+    expect(closes[0]!.at).toBe(H + 2 * HOUR);
+    const series = closes[0]!.candles.get('1h')!;
+    expect(series.time.at(-1)).toBe(H + HOUR); // the exchange's candles, extended by the streamed one
+  });
+
   it('falls back to polling for exchanges without watchers, and for symbols whose watcher keeps failing', async () => {
     const market = marketData();
     const fallback = new PollingFeed({ market, manual: true });

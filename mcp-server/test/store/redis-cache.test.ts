@@ -39,7 +39,7 @@ function series(n: number): CandleSeries {
     source: 'exchange',
     asOf: 1_700_000_000_000 + n * 60_000,
     fetchedAt: 1_700_000_000_001,
-    fallback: { requestedExchange: 'kraken', reason: 'none' },
+    fallback: { requestedExchange: 'kraken', reason: 'none', outage: false },
   };
 }
 

@@ -95,7 +95,7 @@ interface Group {
 }
 
 /** Logged while the offline snapshot stands in for a failing exchange (auto mode). */
-const PAUSED =
+export const SNAPSHOT_STANDS_IN =
   'alert feed: exchange unavailable, alerts on it wait for live data (the offline snapshot is not)';
 
 export const groupKey = (exchange: string, symbol: string) => `${exchange}|${symbol}`;
@@ -319,10 +319,10 @@ export class PollingFeed implements AlertFeed {
           limit: f.limit,
           exchange: g.exchange,
         });
-        if (s.fallback) {
+        if (s.fallback?.outage) {
           // The snapshot standing in for a failing exchange holds old candles: an alert evaluated on
           // them would fire on a past market. Its close waits for the exchange's own candles.
-          this.errors.report(key, PAUSED, s.fallback.reason);
+          this.errors.report(key, SNAPSHOT_STANDS_IN, s.fallback.reason);
           continue;
         }
         this.errors.ok(key);
@@ -345,13 +345,13 @@ export class PollingFeed implements AlertFeed {
       const key = `tickers|${exchange}`;
       try {
         const set = await this.market.getTickers({ exchange });
-        if (set.fallback) {
+        if (set.fallback?.outage) {
           // Derived from the snapshot's past candles, not today's prices: no tick until the exchange answers.
-          this.errors.report(key, PAUSED, set.fallback.reason);
+          this.errors.report(key, SNAPSHOT_STANDS_IN, set.fallback.reason);
           continue;
         }
         this.errors.ok(key);
-        // The snapshot by choice (offline mode).
+        // The snapshot by choice (offline mode, for any exchange asked).
         if (set.derived) {
           await this.tickFromLastCloses(exchange, symbols);
           continue;

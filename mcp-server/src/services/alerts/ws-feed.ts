@@ -35,6 +35,7 @@ import {
   groupKey,
   groupSubscriptions,
   PollingFeed,
+  SNAPSHOT_STANDS_IN,
   type AlertFeed,
   type FeedHandlers,
   type FeedMarket,
@@ -420,8 +421,11 @@ export class WebSocketFeed implements AlertFeed {
         limit: f.limit,
         exchange: g.exchange,
       });
-      // The snapshot standing in for a failing exchange is history: extend the previous series instead.
-      series = s.fallback ? f.series : s.candles;
+      if (s.fallback?.outage) {
+        // The snapshot standing in for a failing REST API is history: extend the previous series instead.
+        this.errors.report(`fetch:${key}`, SNAPSHOT_STANDS_IN, s.fallback.reason);
+        series = f.series;
+      } else series = s.candles;
     } catch (error) {
       this.errors.report(`fetch:${key}`, 'alert ws feed: fetching closed candles failed', error);
       series = f.series; // the previous series, extended by the streamed candle below if contiguous
@@ -450,7 +454,7 @@ export class WebSocketFeed implements AlertFeed {
           limit: other.limit,
           exchange: g.exchange,
         });
-        if (!s.fallback) other.series = s.candles;
+        if (!s.fallback?.outage) other.series = s.candles;
       } catch (error) {
         this.errors.report(
           `fetch:${g.exchange}|${g.symbol}|${other.timeframe}`,
