@@ -44,8 +44,13 @@ const DELETES: Record<keyof Pruned, string> = {
       returning 1),
     gone as (delete from outbox where id in (select id from batch) returning 1)
     select count(*)::int as n from gone`,
+  // A callback older than the cutoff stays while its message is in the outbox (finished later, or still
+  // retrying): the delivery record copies it when the message goes.
   message_status: `with gone as (delete from message_status where (provider_id, status) in (
-      select provider_id, status from message_status where at < $1::timestamptz limit ${BATCH}) returning 1)
+      select m.provider_id, m.status from message_status m
+       where m.at < $1::timestamptz
+         and not exists (select 1 from outbox o where o.provider_id = m.provider_id)
+       limit ${BATCH}) returning 1)
     select count(*)::int as n from gone`,
 };
 

@@ -45,6 +45,7 @@ async function seed(db: SqlDatabase) {
   await set(outbox[0]!, 'sent', 100);
   await set(outbox[1]!, 'failed', 100);
   await db.query(`update outbox set provider_id = 'SMold', attempts = 1 where id = $1`, [outbox[0]]);
+  await db.query(`update outbox set provider_id = 'SMkept' where id = $1`, [outbox[2]]);
   await db.query(`update outbox set last_error = '21211: invalid number', attempts = 1 where id = $1`, [
     outbox[1],
   ]);
@@ -64,6 +65,7 @@ async function seed(db: SqlDatabase) {
   for (const [daysAgo, sid] of [
     [100, 'SMold'],
     [2, 'SMnew'],
+    [100, 'SMkept'], // old, but its message (sent yesterday) is still in the outbox
   ] as const) {
     await db.query(
       `insert into message_status (provider_id, status, at) values ($1, 'delivered', now() - make_interval(days => $2::int))`,
@@ -100,7 +102,10 @@ describe.each([
     const left = await db.query<{ id: string }>('select id from outbox order by id');
     expect(left.map((r) => r.id).sort()).toEqual([outbox[2]!, outbox[3]!].sort());
     expect(await db.query('select tool from audit_log')).toEqual([{ tool: 'recent' }]);
-    expect(await db.query('select provider_id from message_status')).toEqual([{ provider_id: 'SMnew' }]);
+    expect(await db.query('select provider_id from message_status order by provider_id')).toEqual([
+      { provider_id: 'SMkept' },
+      { provider_id: 'SMnew' },
+    ]);
     // The alert and all four firings are the user's: kept.
     const firings = await db.query<{ n: number }>(
       'select count(*)::int as n from alert_firings where alert_id = $1',
