@@ -4,6 +4,7 @@
  * only translate the outcome to their wire format, so limits, checks and the audit log cannot drift
  * apart between them.
  */
+import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../services/context.js';
 import type { ToolCall, ToolDefinition, ToolImage } from '../tools/tool.js';
 import { describeIssues } from '../tools/schemas.js';
@@ -121,6 +122,9 @@ async function answer(
 ): Promise<{ result: unknown; images: ToolImage[] }> {
   if (instead) return { result: await instead(args, ctx, call), images: [] };
   if (ctx.jobs && call.transport === 'http' && tool.runsOnWorker?.(args as never)) {
+    // One key for the call wherever it runs (the job's id): should a hand-over that seemed to fail land
+    // after all, the worker's run and this replica's store one backtest run, not two.
+    call = { ...call, requestKey: call.requestKey ?? randomUUID() };
     const fromWorker = await ctx.jobs.run(tool.name, args, call, {
       idempotent: tool.annotations.idempotentHint === true,
     });

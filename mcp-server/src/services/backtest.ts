@@ -188,24 +188,27 @@ export class BacktestService {
     if (req.compare_run_ids) return this.compare(owner, req.compare_run_ids);
     if (req.run_id) {
       const run = await this.load(owner, req.run_id);
-      const answer = presentRun(run, [fetchedNote(run)], this.now());
-      if (req.charts !== 'none') await attachCharts(answer, run, req.charts);
-      return answer;
+      return this.present(run, [fetchedNote(run)], req.charts);
     }
+    // A call's key: its tool job run again (a worker lost the lock), or run by the replica after a
+    // failed hand-over that landed after all, returns the run stored the first time.
     const requestKey = call?.requestKey;
     const earlier = requestKey ? await this.store.getByRequestKey(owner, requestKey).catch(() => null) : null;
-    if (earlier) {
-      // The job is run again (its worker lost the lock after it had stored the run): the run stands.
-      const answer = presentRun(earlier, [], this.now());
-      if (req.charts !== 'none') await attachCharts(answer, earlier, req.charts);
-      return answer;
-    }
+    if (earlier) return this.present(earlier, [], req.charts);
     const record = await this.backtest(req, call);
     const notes: string[] = [];
     let stored: RunRecord;
     try {
-      const saved = await this.store.save(owner, record, requestKey);
-      stored = { ...record, id: saved.id, created_at: saved.created_at };
+      if (requestKey) {
+        const once = await this.store.saveOnce(owner, record, requestKey);
+        // Stored meanwhile by the other run of the call: answer with that run, so that run_id, the
+        // numbers and the charts agree (a candle may have closed between the two runs).
+        if (!once.created) return this.present(once.run, [], req.charts);
+        stored = { ...record, id: once.run.id, created_at: once.run.created_at };
+      } else {
+        const saved = await this.store.save(owner, record);
+        stored = { ...record, id: saved.id, created_at: saved.created_at };
+      }
     } catch (err) {
       if (!isAppError(err)) log.error('storing a backtest run failed', { error: err });
       else log.warn('storing a backtest run failed', { code: err.code });
@@ -217,6 +220,13 @@ export class BacktestService {
     }
     const answer = presentRun(stored, notes, this.now());
     if (req.charts !== 'none') await attachCharts(answer, stored, req.charts);
+    return answer;
+  }
+
+  /** A stored run's answer, with its charts as asked. */
+  private async present(run: BacktestRun, notes: string[], charts: BacktestRequest['charts']) {
+    const answer = presentRun(run, notes, this.now());
+    if (charts !== 'none') await attachCharts(answer, run, charts);
     return answer;
   }
 

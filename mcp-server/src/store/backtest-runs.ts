@@ -52,7 +52,31 @@ export const MAX_RUNS_PER_OWNER = 500;
 export class SqlBacktestRunStore implements BacktestRunStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  async save(owner: string, run: NewBacktestRun, requestKey?: string): Promise<BacktestRun> {
+  async save(owner: string, run: NewBacktestRun): Promise<BacktestRun> {
+    const row = await this.insert(owner, run, null);
+    if (!row) throw new Error('a backtest run without a request key was not stored');
+    return toRun(row);
+  }
+
+  async saveOnce(
+    owner: string,
+    run: NewBacktestRun,
+    requestKey: string,
+  ): Promise<{ run: BacktestRun; created: boolean }> {
+    const row = await this.insert(owner, run, requestKey);
+    if (row) return { run: toRun(row), created: true };
+    // Only the request key conflicts: the same request stored before (a job run again) is the answer.
+    const earlier = await this.getByRequestKey(owner, requestKey);
+    if (!earlier) throw new Error('a backtest run was neither stored nor found by its request key');
+    return { run: earlier, created: false };
+  }
+
+  /** Inserts the run (nothing when `requestKey` is taken) and applies the per-owner retention. */
+  private async insert(
+    owner: string,
+    run: NewBacktestRun,
+    requestKey: string | null,
+  ): Promise<RunRow | undefined> {
     const times = { period_start: run.period_start, period_end: run.period_end, as_of: run.as_of };
     for (const [name, value] of Object.entries(times)) {
       if (typeof value !== 'string' || !Number.isFinite(Date.parse(value))) {
@@ -84,16 +108,11 @@ export class SqlBacktestRunStore implements BacktestRunStore {
         json(run.request, 'request'),
         run.data_source,
         run.as_of,
-        requestKey ?? null,
+        requestKey,
       ],
     );
     const row = rows[0];
-    if (!row) {
-      // Only a request key conflicts: the same request stored before (a job run again) is the answer.
-      const earlier = requestKey === undefined ? null : await this.getByRequestKey(owner, requestKey);
-      if (!earlier) throw new Error('a backtest run was neither stored nor found by its request key');
-      return earlier;
-    }
+    if (!row) return undefined;
     // Retention: an owner keeps the newest MAX_RUNS_PER_OWNER runs; older ones go, so a client that
     // backtests in a loop cannot grow the database without bound.
     await this.db.query(
@@ -101,7 +120,7 @@ export class SqlBacktestRunStore implements BacktestRunStore {
          select id from backtest_runs where owner = $1 order by created_at desc, id desc offset $2)`,
       [owner, MAX_RUNS_PER_OWNER],
     );
-    return toRun(row);
+    return row;
   }
 
   async get(owner: string, id: string): Promise<BacktestRun | null> {

@@ -186,11 +186,17 @@ export type BacktestRunSummary = Omit<BacktestRun, 'result' | 'request' | 'confi
 
 /** Backtest runs per owner (the API key's id, or 'local'): one owner never sees another's runs. */
 export interface BacktestRunStore {
+  /** Stores a run; returns it with its id and creation time. */
+  save(owner: string, run: NewBacktestRun): Promise<BacktestRun>;
   /**
-   * Stores a run; returns it with its id and creation time. With `requestKey` (the tool job's id), a
-   * second save of the same request stores nothing and returns the first run.
+   * Stores a run under `requestKey` (the call's tool job id) unless one is stored under it already:
+   * `created` says whether `run` is this one or that earlier one.
    */
-  save(owner: string, run: NewBacktestRun, requestKey?: string): Promise<BacktestRun>;
+  saveOnce(
+    owner: string,
+    run: NewBacktestRun,
+    requestKey: string,
+  ): Promise<{ run: BacktestRun; created: boolean }>;
   /** The run stored for `requestKey`, or null. */
   getByRequestKey(owner: string, requestKey: string): Promise<BacktestRun | null>;
   /** null when the owner has no run with that id (also for ids that are not UUIDs). */

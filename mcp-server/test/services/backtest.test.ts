@@ -427,6 +427,7 @@ describe('storage, comparison and charts', () => {
       save: () => Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
       get: () => Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
       list: () => Promise.resolve([]),
+      saveOnce: () => Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
       getByRequestKey: () =>
         Promise.reject(new AppError('STORE_UNAVAILABLE', 'The database is unreachable.')),
     };
@@ -450,7 +451,8 @@ describe('storage, comparison and charts', () => {
       get: (o, id) => store.get(o, id),
       list: (o, n) => store.list(o, n),
       getByRequestKey: (o, k) => store.getByRequestKey(o, k),
-      save: (o, r, k) => (saves++, store.save(o, r, k)),
+      save: (o, r) => store.save(o, r),
+      saveOnce: (o, r, k) => (saves++, store.saveOnce(o, r, k)),
     };
     const jobs = new BacktestService(market, counting);
     const owner = `owner-${crypto.randomUUID()}`;
@@ -467,11 +469,22 @@ describe('storage, comparison and charts', () => {
       jobs.run(req, owner, { requestKey: 'job-2' }),
     ])) as BacktestAnswer[];
     expect(y!.run_id).toBe(x!.run_id);
+    // The other run of the job stores between this one's look-up and its save: the answer is the
+    // stored run, whose numbers may differ (here: another strategy), never this run's under its id.
+    const stored = (await jobs.run(request({ ...MARCH, strategy: 'donchian_breakout' }), owner, {
+      requestKey: 'job-4',
+    })) as BacktestAnswer;
+    const late = new BacktestService(market, { ...counting, getByRequestKey: () => Promise.resolve(null) });
+    const raced = (await late.run(req, owner, { requestKey: 'job-4' })) as BacktestAnswer;
+    expect(raced.run_id).toBe(stored.run_id);
+    expect(raced.strategy).toBe('donchian_breakout');
+    expect(raced.metrics).toEqual(stored.metrics);
+    await late.close();
     // Another job of the same request is another run; another owner's key is its own.
     const other = (await jobs.run(req, owner, { requestKey: 'job-3' })) as BacktestAnswer;
     const stranger = (await jobs.run(req, `${owner}-b`, { requestKey: 'job-1' })) as BacktestAnswer;
     expect(new Set([first.run_id, x!.run_id, other.run_id, stranger.run_id]).size).toBe(4);
-    expect(await store.list(owner, 10)).toHaveLength(3);
+    expect(await store.list(owner, 10)).toHaveLength(4);
     await jobs.close();
   });
 

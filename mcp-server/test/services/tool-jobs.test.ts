@@ -5,6 +5,8 @@
  * The replica's own handlers are booby-trapped, so a call that is not handed over fails the test; the
  * fallbacks (no worker, Redis down) switch the trap off and check the replica ran the call instead.
  */
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createAppContext } from '../../src/services/app.js';
@@ -12,7 +14,7 @@ import type { AppContext } from '../../src/services/context.js';
 import { startToolJobWorker, type ToolJobWorker } from '../../src/server/tool-job-worker.js';
 import { invokeTool, type Invocation } from '../../src/server/tool-invocation.js';
 import { registry } from '../../src/observability/instruments.js';
-import { workersKey } from '../../src/services/tool-jobs/protocol.js';
+import { TOOL_JOBS_QUEUE, workersKey } from '../../src/services/tool-jobs/protocol.js';
 import { ToolJobClient } from '../../src/services/tool-jobs/client.js';
 import { bullConnection, bullPrefix } from '../../src/services/queues.js';
 import { historicalBacktestTool, marketScannerTool } from '../../src/tools/index.js';
@@ -233,6 +235,21 @@ describe('fallbacks: the replica runs the call itself', () => {
       expect(out.ok).toBe(true);
       expect(ran.replica).toEqual(['scan']);
       expect(ran.worker).toEqual([]);
+      // A backtest run here keeps the key its job would have had: a job that landed after all stores
+      // no second run.
+      const run = await invoke(replica, backtest, {
+        symbol: 'BTC/USDT',
+        strategy: 'ema_cross',
+        charts: 'none',
+      });
+      if (!run.ok) throw new Error(run.error.message);
+      const key = requestKeys.replica.at(-1);
+      expect(key).toEqual(expect.any(String));
+      const stored = await replica.stores.database.query<{ request_key: string }>(
+        'select request_key from backtest_runs where id = $1',
+        [(run.result as { run_id: string }).run_id],
+      );
+      expect(stored[0]?.request_key).toBe(key);
     } finally {
       replicaMayRun = false;
       ran.replica.length = 0;
@@ -296,10 +313,25 @@ describe('fallbacks: the replica runs the call itself', () => {
         tool: 'market_scanner',
         reason: 'version_mismatch',
       });
-      const answer = await other.run('market_scanner', marketScannerTool.input.parse(SCAN), call(), {
-        idempotent: true,
-      });
+      // The call's request key is the job's id, so the replica's own run after the decline has the key
+      // the job had (tool-invocation.ts gives every handed-over call one).
+      const requestKey = randomUUID();
+      const answer = await other.run(
+        'market_scanner',
+        marketScannerTool.input.parse(SCAN),
+        call({ requestKey }),
+        { idempotent: true },
+      );
       expect(answer).toBeNull();
+      const queue = new Queue(TOOL_JOBS_QUEUE, {
+        connection: bullConnection(SHARED_REDIS_URL),
+        prefix: bullPrefix(prefix),
+      });
+      try {
+        expect((await queue.getJob(requestKey))?.returnvalue).toMatchObject({ unsupported: true });
+      } finally {
+        await queue.close();
+      }
       expect(metric('crypto_mcp_tool_jobs_total', { tool: 'market_scanner', outcome: 'unsupported' })).toBe(
         declined + 1,
       );

@@ -84,13 +84,15 @@ describe.each(SQL_BACKENDS)('SqlBacktestRunStore on $backend', ({ open }) => {
   it('stores one run per request key and owner, and finds it by the key', async () => {
     const [a, b] = [owner(), owner()];
     expect(await store.getByRequestKey(a, 'job-7')).toBeNull();
-    const first = await store.save(a, run(), 'job-7');
-    const second = await store.save(a, run({ strategy: 'sma_cross' }), 'job-7');
-    expect(second).toEqual(first);
-    expect(await store.getByRequestKey(a, 'job-7')).toEqual(first);
+    const first = await store.saveOnce(a, run(), 'job-7');
+    expect(first.created).toBe(true);
+    const second = await store.saveOnce(a, run({ strategy: 'sma_cross' }), 'job-7');
+    expect(second).toEqual({ run: first.run, created: false });
+    expect(await store.getByRequestKey(a, 'job-7')).toEqual(first.run);
     expect(await store.getByRequestKey(b, 'job-7')).toBeNull();
-    const theirs = await store.save(b, run(), 'job-7');
-    expect(theirs.id).not.toBe(first.id);
+    const theirs = await store.saveOnce(b, run(), 'job-7');
+    expect(theirs.created).toBe(true);
+    expect(theirs.run.id).not.toBe(first.run.id);
     // Without a key every save is a run of its own.
     await store.save(a, run());
     await store.save(a, run());

@@ -104,7 +104,7 @@ export class ToolJobClient {
       transport: call.transport,
       version: this.options.version,
     };
-    const jobId = randomUUID();
+    const jobId = call.requestKey ?? randomUUID();
     // Registered before the job exists: its events cannot arrive before anyone listens.
     const outcome = new Promise<ToolJobOutcome | 'failed'>((resolve) => this.waiting.set(jobId, resolve));
     if (call.progress) this.progress.set(jobId, call.progress);
