@@ -8,7 +8,9 @@
  *   `market.getCandles({ symbol, timeframe, limit })` (limit: the subscription's `candles`, as PollingFeed
  *   passes it), so that indicators have history. REST may lag the stream (cache, exchange clock), so when
  *   the fetched series lacks the candle the stream just closed, that candle (its last streamed values) is
- *   appended. The first update of a loop only sets the starting point: nothing is emitted at start.
+ *   appended. The first update of a frame also emits the newest closed candle (where the forming one
+ *   opens), as PollingFeed's first poll does: a candle that closed while the process was down (a deploy
+ *   on the hour) is evaluated, and the store's idempotent `recordFiring` makes a repeat harmless.
  * - Price: one `watchTicker(symbol)` loop per subscribed (exchange, symbol); each update whose `last` is a
  *   positive price becomes a `tick` (time: the ticker's timestamp, else the feed's clock). Updates that
  *   arrive while a handler runs are coalesced into the next one (the newest price wins).
@@ -396,10 +398,7 @@ export class WebSocketFeed implements AlertFeed {
     }
     if (newest === -Infinity) return;
     for (const t of [...f.rows.keys()]) if (t < newest - timeframeMs(f.timeframe) * 2) f.rows.delete(t);
-    if (f.forming === null || newest <= f.forming) {
-      f.forming ??= newest;
-      return;
-    }
+    if (f.forming !== null && newest <= f.forming) return;
     f.forming = newest;
     // The newest closed candle closes where the new one opens (also after missed candles).
     const at = candleOpenTime(newest, f.timeframe);
