@@ -38,6 +38,8 @@ export interface GridTask {
   config: BacktestConfig;
   override: RiskOverride;
   rankBy: RankBy;
+  /** First bar ranked; the bars before it warm the indicators up. */
+  start: number;
 }
 
 export interface WalkForwardTask {
@@ -48,6 +50,8 @@ export interface WalkForwardTask {
   config: BacktestConfig;
   windows: TrainTestSplit[];
   rankBy: RankBy;
+  /** Bars before each training window its ranking warms up on. */
+  historyBars: number;
 }
 
 export type BacktestTask = GridTask | WalkForwardTask;
@@ -95,12 +99,12 @@ export function runGridTask(task: GridTask): GridResult[] {
   }
   if (groups.size === 1) {
     const [only] = groups.values();
-    return evaluateGrid(task.candles, task.combos, make, only!.config, task.rankBy);
+    return evaluateGrid(task.candles, task.combos, make, only!.config, task.rankBy, task.start);
   }
   const order = new Map(task.combos.map((c, i) => [c, i]));
   const results: GridResult[] = [];
   for (const { config, combos } of groups.values()) {
-    results.push(...evaluateGrid(task.candles, combos, make, config, task.rankBy));
+    results.push(...evaluateGrid(task.candles, combos, make, config, task.rankBy, task.start));
   }
   results.sort((a, b) => order.get(a.params)! - order.get(b.params)!);
   return rankResults(results, task.rankBy);
@@ -114,6 +118,7 @@ export function runWalkForwardTask(task: WalkForwardTask): WalkForwardResult {
     task.config,
     task.windows,
     task.rankBy,
+    task.historyBars,
   );
 }
 

@@ -18,11 +18,10 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Piscina } from 'piscina';
 import {
-  computeMetrics,
   parameterGrid,
   rankResults,
   rankValue,
-  simulate,
+  runBacktestFrom,
   splitTrainTest,
   walkForwardWindows,
   YEAR_MS,
@@ -476,9 +475,11 @@ export class BacktestService {
     const [testFrom, testTo] = split.test;
     checkWindow('training part', trainTo - trainFrom, req);
     checkWindow('test part', testTo - testFrom, req);
+    // Ranked on the training part, with the warm-up bars before it as the indicators' history.
     const ranked = await this.evaluateGrid(
       strategy.name,
-      sliceCandles(full, trainFrom, trainTo),
+      sliceCandles(full, 0, trainTo),
+      trainFrom,
       combos.valid,
       base,
       override,
@@ -551,7 +552,7 @@ export class BacktestService {
     const windows = walkForwardWindows(periodBars, { trainBars, testBars, anchored: req.anchored }).map((w) =>
       shiftSplit(w, warmup),
     );
-    checkBudget(strategy.name, list.length * windows.length, trainBarsFor(windows));
+    checkBudget(strategy.name, list.length * windows.length, trainBarsFor(windows, WARMUP_BARS));
     if (list.length * windows.length > MAX_WALK_FORWARD_RUNS) {
       throw new AppError(
         'INVALID_ARGUMENT',
@@ -569,6 +570,7 @@ export class BacktestService {
       config,
       windows,
       rankBy: req.rank_by,
+      historyBars: WARMUP_BARS,
     };
     let wf: WalkForwardResult;
     try {
@@ -617,10 +619,14 @@ export class BacktestService {
     };
   }
 
-  /** Ranks combinations on `candles` in chunks (worker threads when available), best first. */
+  /**
+   * Ranks combinations on `candles` from bar `start` (the bars before are history) in chunks, on worker
+   * threads when available, best first.
+   */
   private async evaluateGrid(
     strategy: string,
     candles: Candles,
+    start: number,
     combos: GridParams[],
     config: BacktestConfig,
     override: RiskOverride,
@@ -644,6 +650,7 @@ export class BacktestService {
         config,
         override,
         rankBy,
+        start,
       };
       const ranked = (await this.execute(task, call?.signal)) as GridResult[];
       done += chunk.length;
@@ -731,9 +738,9 @@ function checkBudget(strategy: string, runs: number, bars: number): void {
   }
 }
 
-/** The longest training span among walk-forward windows, the bars each in-sample run covers. */
-function trainBarsFor(windows: TrainTestSplit[]): number {
-  return Math.max(...windows.map((w) => w.train[1] - w.train[0]));
+/** The longest training span among walk-forward windows with its history, the bars each in-sample run covers. */
+function trainBarsFor(windows: TrainTestSplit[], historyBars: number): number {
+  return Math.max(...windows.map((w) => w.train[1] - Math.max(0, w.train[0] - historyBars)));
 }
 
 function cancelled(): AppError {
@@ -1006,15 +1013,7 @@ function runRange(
 ): { metrics: BacktestMetrics; trades: Trade[]; equity: Float64Array } {
   const upTo = sliceCandles(full, 0, to);
   const signals = strategy.signals(upTo, params as never, new Map());
-  const sim = simulate(upTo, signals, config, from);
-  const equity = sim.equity.subarray(from, to);
-  const shifted = sim.trades.map((t) => ({
-    ...t,
-    entryIndex: t.entryIndex - from,
-    exitIndex: t.exitIndex - from,
-  }));
-  const metrics = computeMetrics(sliceCandles(full, from, to), shifted, equity, config);
-  return { metrics, trades: sim.trades, equity };
+  return runBacktestFrom(upTo, signals, config, from);
 }
 
 // ---------------------------------------------------------------------------------------------------

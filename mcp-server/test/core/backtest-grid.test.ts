@@ -159,7 +159,7 @@ describe('walkForward', () => {
   /** The strategy's signals on candles[0, end) with entries outside [start, end) masked off. */
   function masked(params: Record<string, number>, candles: Candles, start: number): Signals {
     const s = emaCross(params, candles);
-    s.enterLong.fill(0, 0, start - 1);
+    if (start > 0) s.enterLong.fill(0, 0, start - 1);
     return s;
   }
 
@@ -174,10 +174,22 @@ describe('walkForward', () => {
       let capital = CONFIG.initialCapital;
       let tradeCount = 0;
       for (const win of result.windows) {
-        // The choice is the grid's best on the training bars alone.
-        const train = evaluateGrid(sliceCandles(btc, win.train[0], win.train[1]), combos, emaCross, CONFIG);
+        // The choice is the grid's best on the training bars, the bars before them as indicator history.
+        const [trainStart, trainEnd] = win.train;
+        const trainHistory = sliceCandles(btc, 0, trainEnd);
+        const train = evaluateGrid(trainHistory, combos, emaCross, CONFIG, 'sharpe', trainStart);
         expect(win.best).toEqual(train[0].params);
         expect(win.inSample).toEqual(train[0].metrics);
+        // Measured on the training bars only, as the history's trades with entries before them masked.
+        const trainReference = runBacktest(
+          trainHistory,
+          masked(win.best as Record<string, number>, trainHistory, trainStart),
+          CONFIG,
+        );
+        expect(win.inSample.bars).toBe(trainEnd - trainStart);
+        expect(win.inSample.startTime).toBe(btc.time[trainStart]);
+        expect(win.inSample.trades).toBe(trainReference.trades.length);
+        expect(win.inSample.finalEquity).toBe(trainReference.equity[trainEnd - 1]);
         // Out of sample: trades inside the test window only.
         const [start, end] = win.test;
         expect(win.trades.length).toBeGreaterThan(0);

@@ -46,7 +46,7 @@
  * the costs of a future exit; the last value, after the end-of-data exit, equals the initial capital plus
  * the sum of the trades' pnl.
  */
-import type { Candles } from '../candles.js';
+import { sliceCandles, type Candles } from '../candles.js';
 import { barDurationMs, computeMetrics } from './metrics.js';
 import type { BacktestConfig, BacktestResult, ExitReason, Signals, Sizing, Trade } from './types.js';
 
@@ -326,4 +326,33 @@ export function simulate(candles: Candles, signals: Signals, config: BacktestCon
 export function runBacktest(candles: Candles, signals: Signals, config: BacktestConfig): BacktestResult {
   const { trades, equity } = simulate(candles, signals, config);
   return { trades, equity, metrics: computeMetrics(candles, trades, equity, config) };
+}
+
+/**
+ * `runBacktest` trading from bar `start` on: the bars before it are history (the indicators' warm-up,
+ * as they would have it live), nothing is traded there. Equity and metrics cover [start, n); trades keep
+ * their indices into `candles`.
+ *
+ * @param signals computed over all of `candles`, history included
+ */
+export function runBacktestFrom(
+  candles: Candles,
+  signals: Signals,
+  config: BacktestConfig,
+  start: number,
+): BacktestResult {
+  if (start === 0) return runBacktest(candles, signals, config);
+  const n = candles.time.length;
+  const { trades, equity } = simulate(candles, signals, config, start);
+  const traded = equity.subarray(start, n);
+  const shifted = trades.map((t) => ({
+    ...t,
+    entryIndex: t.entryIndex - start,
+    exitIndex: t.exitIndex - start,
+  }));
+  return {
+    trades,
+    equity: traded,
+    metrics: computeMetrics(sliceCandles(candles, start, n), shifted, traded, config),
+  };
 }

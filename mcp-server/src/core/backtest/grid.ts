@@ -8,7 +8,7 @@
  * long as the chunks are concatenated in grid order).
  */
 import type { Candles } from '../candles.js';
-import { runBacktest } from './engine.js';
+import { runBacktestFrom } from './engine.js';
 import type { BacktestConfig, BacktestMetrics, Signals } from './types.js';
 
 export type ParamValue = number | string | boolean;
@@ -95,6 +95,8 @@ export function rankResults<T extends GridResult>(results: T[], rankBy: RankBy =
  *
  * @param combos any slice of `parameterGrid(space)`
  * @param makeSignals the strategy's signals for one combination, given the candles
+ * @param start first bar traded and measured; the bars before it only warm the indicators up, so every
+ *   combination, whatever its lookback, trades the whole range it is ranked on
  */
 export function evaluateGrid(
   candles: Candles,
@@ -102,12 +104,14 @@ export function evaluateGrid(
   makeSignals: MakeSignals,
   config: BacktestConfig,
   rankBy: RankBy = 'sharpe',
+  start = 0,
 ): GridResult[] {
   assertRankBy(rankBy);
   const results: GridResult[] = new Array(combos.length);
   for (let k = 0; k < combos.length; k++) {
     const params = combos[k];
-    results[k] = { params, metrics: runBacktest(candles, makeSignals(params, candles), config).metrics };
+    const signals = makeSignals(params, candles);
+    results[k] = { params, metrics: runBacktestFrom(candles, signals, config, start).metrics };
   }
   return rankResults(results, rankBy);
 }

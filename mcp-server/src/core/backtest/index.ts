@@ -13,7 +13,14 @@ export type {
   Sizing,
   Trade,
 } from './types.js';
-export { DEFAULT_BACKTEST_CONFIG, entryQuantity, runBacktest, simulate, type Simulation } from './engine.js';
+export {
+  DEFAULT_BACKTEST_CONFIG,
+  entryQuantity,
+  runBacktest,
+  runBacktestFrom,
+  simulate,
+  type Simulation,
+} from './engine.js';
 export { barDurationMs, buyAndHoldReturnPct, computeMetrics, YEAR_MS } from './metrics.js';
 export {
   evaluateGrid,

@@ -4,8 +4,9 @@
  * would have earned live; the gap to the in-sample figures measures the overfitting.
  *
  * Two rules keep the test honest:
- *  - the choice sees nothing of the test data: the grid runs on the training bars alone, which end at or
- *    before the test window's start (enforced);
+ *  - the choice sees nothing of the test data: the grid ranks on the training bars, which end at or
+ *    before the test window's start (enforced), with up to `historyBars` bars before them as indicator
+ *    history (never traded nor measured), so a long lookback is not handicapped by a cold start;
  *  - the test run may look back, not ahead: its signals are computed on every bar up to the window's end
  *    (the bars before the window give the indicators their warm-up, as they would live), but it only
  *    trades inside the window (the first fill is at its first open, on the signal of the bar before; a
@@ -15,7 +16,7 @@
  * Ranges are bar indices [start, end).
  */
 import { allocCandles, sliceCandles, type Candles } from '../candles.js';
-import { simulate } from './engine.js';
+import { runBacktestFrom } from './engine.js';
 import { evaluateGrid, type GridParams, type MakeSignals, type RankBy } from './grid.js';
 import { computeMetrics } from './metrics.js';
 import type { BacktestConfig, BacktestMetrics, Trade } from './types.js';
@@ -152,6 +153,8 @@ function shiftTrade(t: Trade, by: number): Trade {
  * value for `rankBy` (e.g. no trades), the first combination counts as the best.
  *
  * @param windows from `walkForwardWindows` or `[splitTrainTest(...)]`
+ * @param historyBars bars before each training window that its indicators warm up on (at most): the
+ *   ranking then measures every combination on the whole training window, long lookbacks included
  * @throws RangeError when there are no combinations or no windows, a window is out of order, or a short
  *   lost the whole capital before the last window
  */
@@ -162,6 +165,7 @@ export function walkForward(
   config: BacktestConfig,
   windows: readonly TrainTestSplit[],
   rankBy: RankBy = 'sharpe',
+  historyBars = Infinity,
 ): WalkForwardResult {
   if (combos.length === 0) throw new RangeError('walkForward needs at least one parameter combination');
   assertWindows(windows, candles.time.length);
@@ -180,25 +184,22 @@ export function walkForward(
     const [start, end] = test;
     // Only a short can lose more than the capital; nothing is left to trade with after that.
     if (!(capital > 0)) throw new RangeError(`walkForward: capital exhausted before window ${k}`);
+    const from = Math.max(0, train[0] - historyBars);
     const ranked = evaluateGrid(
-      sliceCandles(candles, train[0], train[1]),
+      sliceCandles(candles, from, train[1]),
       combos,
       makeSignals,
       config,
       rankBy,
+      train[0] - from,
     );
     const best = ranked[0];
 
     const upToEnd = sliceCandles(candles, 0, end);
     const windowConfig: BacktestConfig = { ...config, initialCapital: capital };
-    const run = simulate(upToEnd, makeSignals(best.params, upToEnd), windowConfig, start);
-    const windowEquity = run.equity.subarray(start, end);
-    const outOfSample = computeMetrics(
-      sliceCandles(candles, start, end),
-      run.trades.map((t) => shiftTrade(t, -start)),
-      windowEquity,
-      windowConfig,
-    );
+    const run = runBacktestFrom(upToEnd, makeSignals(best.params, upToEnd), windowConfig, start);
+    const windowEquity = run.equity;
+    const outOfSample = run.metrics;
     results.push({
       train,
       test,
