@@ -223,9 +223,10 @@ describe('walkForward', () => {
     });
   }
 
-  it('is not influenced by the test data in its choice', () => {
-    const [first] = windows;
-    const baseline = walkForward(btc, combos, emaCross, CONFIG, [first]).windows[0];
+  // The first window trains from bar 0; the second from bar 1,000, with history before it.
+  it.each([0, 1])('is not influenced by the test data in its choice (window %i)', (k) => {
+    const window = windows[k]!;
+    const baseline = walkForward(btc, combos, emaCross, CONFIG, [window]).windows[0];
     // Replace every bar from the test window on by a mirror image of the prices.
     const changed: Candles = {
       time: btc.time,
@@ -235,17 +236,37 @@ describe('walkForward', () => {
       low: btc.low.slice(),
       close: btc.close.slice(),
     };
-    for (let i = first.test[0]; i < btc.time.length; i++) {
-      const m = 2 * btc.close[first.test[0] - 1];
+    for (let i = window.test[0]; i < btc.time.length; i++) {
+      const m = 2 * btc.close[window.test[0] - 1];
       changed.open[i] = m - btc.open[i];
       changed.high[i] = m - btc.low[i];
       changed.low[i] = m - btc.high[i];
       changed.close[i] = m - btc.close[i];
     }
-    const perturbed = walkForward(changed, combos, emaCross, CONFIG, [first]).windows[0];
+    const perturbed = walkForward(changed, combos, emaCross, CONFIG, [window]).windows[0];
     expect(perturbed.best).toEqual(baseline.best);
     expect(perturbed.inSample).toEqual(baseline.inSample);
     expect(perturbed.outOfSample).not.toEqual(baseline.outOfSample);
+  });
+
+  it('warms the ranking up on at most historyBars bars before each training window', () => {
+    const [, second] = windows;
+    const result = walkForward(btc, combos, emaCross, CONFIG, [second!], 'sharpe', 300);
+    const [trainStart, trainEnd] = second!.train;
+    const expected = evaluateGrid(
+      sliceCandles(btc, trainStart - 300, trainEnd),
+      combos,
+      emaCross,
+      CONFIG,
+      'sharpe',
+      300,
+    );
+    expect(result.windows[0]!.inSample).toEqual(expected[0]!.metrics);
+    expect(result.windows[0]!.best).toEqual(expected[0]!.params);
+    // Cold (no history) measures differently: the history matters.
+    const cold = evaluateGrid(sliceCandles(btc, trainStart, trainEnd), combos, emaCross, CONFIG, 'sharpe');
+    const sameParams = cold.find((g) => JSON.stringify(g.params) === JSON.stringify(expected[0]!.params))!;
+    expect(sameParams.metrics).not.toEqual(expected[0]!.metrics);
   });
 
   it('accepts a single train/test split', () => {

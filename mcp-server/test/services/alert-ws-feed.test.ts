@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AlertChannel } from '../../src/core/alerts/types.js';
+import { sliceCandles } from '../../src/core/candles.js';
 import { MarketData } from '../../src/market/market-data.js';
 import { AlertEngine } from '../../src/services/alerts/engine.js';
 import {
@@ -195,6 +196,37 @@ describe('WebSocketFeed over a local Binance stream', () => {
     expect(closes[1]!.at).toBe(H + 2 * HOUR);
   });
 
+  it('tries the close at start again on later updates while REST lags it (a restart just after a close)', async () => {
+    const market = marketData();
+    // REST's first answer lacks the newest closed candle (a cache filled just before the close).
+    let lagged = false;
+    const lagging: FeedMarket = {
+      ...market,
+      getCandles: async (r) => {
+        const s = await market.getCandles(r);
+        if (lagged) return s;
+        lagged = true;
+        return { ...s, candles: sliceCandles(s.candles, 0, s.candles.time.length - 1) };
+      },
+    };
+    const feed = newFeed(lagging);
+    const { closes, handlers } = collector();
+    feed.subscribe(
+      { candles: [{ exchange: 'binance', symbol: 'BTC/USDT', timeframe: '1h', candles: LIMIT }], ticks: [] },
+      handlers,
+    );
+    await ws.waitForStream('btcusdt@kline_1h');
+    kline(H + HOUR, 100); // the feed starts while H+1h forms: H closed just before
+    await vi.waitFor(() => expect(market.candleCalls).toHaveLength(1));
+    let price = 100;
+    await vi.waitFor(() => {
+      kline(H + HOUR, ++price);
+      expect(closes).toHaveLength(1);
+    });
+    expect(closes[0]!.at).toBe(H + HOUR);
+    expect(closes[0]!.candles.get('1h')!.time.at(-1)).toBe(H);
+  });
+
   it('closes no candle from the snapshot standing in for a REST outage (auto mode), and resumes', async () => {
     let down = true;
     // REST answers 503 (an outage: the snapshot stands in) while the stream keeps pushing.
@@ -218,8 +250,9 @@ describe('WebSocketFeed over a local Binance stream', () => {
     kline(H, 104);
     await settle(50);
     // H closes. The snapshot's newest candle is H too, so its series would fit: it must not be used.
+    const before = market.candleCalls.length; // the close at start (H's, from history) was tried
     kline(H + HOUR, 110);
-    await vi.waitFor(() => expect(market.candleCalls.length).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(market.candleCalls.length).toBeGreaterThan(before));
     await settle();
     expect(closes).toEqual([]);
 

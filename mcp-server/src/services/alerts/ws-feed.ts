@@ -10,7 +10,8 @@
  *   the fetched series lacks the candle the stream just closed, that candle (its last streamed values) is
  *   appended. The first update of a frame also emits the newest closed candle (where the forming one
  *   opens), as PollingFeed's first poll does: a candle that closed while the process was down (a deploy
- *   on the hour) is evaluated, and the store's idempotent `recordFiring` makes a repeat harmless.
+ *   on the hour) is evaluated, and the store's idempotent `recordFiring` makes a repeat harmless. With no
+ *   streamed row for it, that close needs REST to have it; until it does, later updates try again.
  * - Price: one `watchTicker(symbol)` loop per subscribed (exchange, symbol); each update whose `last` is a
  *   positive price becomes a `tick` (time: the ticker's timestamp, else the feed's clock). Updates that
  *   arrive while a handler runs are coalesced into the next one (the newest price wins).
@@ -81,6 +82,11 @@ interface Frame {
   rows: Map<number, OHLCV>;
   /** Close time of the last emitted close. */
   lastAt: number;
+  /**
+   * The close a frame's first update announced but REST could not serve yet (it lags a fresh close by a
+   * few seconds: caches, the exchange's own delay), with the updates left to try it again on.
+   */
+  pendingStart: { at: number; triesLeft: number } | null;
   /** Latest closed series (null: not fetched yet, or the limit changed). */
   series: Candles | null;
 }
@@ -98,6 +104,9 @@ interface TickWatch {
 
 type ProClass = new (config: object) => Exchange;
 const proClassById = pro as unknown as Record<string, ProClass>;
+
+/** Stream updates (Binance: one every ~2 s) on which a close at start that REST lacked is tried again. */
+const START_RETRIES = 10;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -234,6 +243,7 @@ export class WebSocketFeed implements AlertFeed {
             forming: null,
             rows: new Map(),
             lastAt: -Infinity,
+            pendingStart: null,
             series: null,
           };
           g.frames.set(s.timeframe, frame);
@@ -398,16 +408,28 @@ export class WebSocketFeed implements AlertFeed {
     }
     if (newest === -Infinity) return;
     for (const t of [...f.rows.keys()]) if (t < newest - timeframeMs(f.timeframe) * 2) f.rows.delete(t);
-    if (f.forming !== null && newest <= f.forming) return;
+    if (f.forming !== null && newest <= f.forming) {
+      const pending = f.pendingStart;
+      if (pending && pending.at === f.lastAt) {
+        pending.triesLeft--;
+        if ((await this.emitClose(g, f, pending.at)) || pending.triesLeft <= 0) f.pendingStart = null;
+      }
+      return;
+    }
+    const first = f.forming === null;
     f.forming = newest;
     // The newest closed candle closes where the new one opens (also after missed candles).
     const at = candleOpenTime(newest, f.timeframe);
     if (at <= f.lastAt) return;
     f.lastAt = at;
-    await this.emitClose(g, f, at);
+    f.pendingStart = null;
+    const emitted = await this.emitClose(g, f, at);
+    // A later close comes with its own streamed candle; the one at start has only REST to go by.
+    if (first && !emitted) f.pendingStart = { at, triesLeft: START_RETRIES };
   }
 
-  private async emitClose(g: CandleGroup, f: Frame, at: number): Promise<void> {
+  /** Emits the close at `at`; false when its closed candle is not available (the close is skipped). */
+  private async emitClose(g: CandleGroup, f: Frame, at: number): Promise<boolean> {
     const tf = f.timeframe;
     const closedOpen = candleOpenTime(at - 1, tf);
     const closedRow = f.rows.get(closedOpen);
@@ -439,9 +461,9 @@ export class WebSocketFeed implements AlertFeed {
       this.errors.report(`fetch:${key}`, 'alert ws feed: closed candle not available, close skipped', null, {
         at,
       });
-      return;
+      return false;
     }
-    if (!this.candleLive(g, f)) return;
+    if (!this.candleLive(g, f)) return true;
     f.series = series;
     // Other timeframes of the symbol not fetched yet (their own closes refresh them later).
     for (const other of g.frames.values()) {
@@ -468,7 +490,7 @@ export class WebSocketFeed implements AlertFeed {
       if (s) candles.set(t, s);
     }
     const handlers = this.handlers;
-    if (!handlers || !this.candleLive(g, f)) return;
+    if (!handlers || !this.candleLive(g, f)) return true;
     try {
       await handlers.candleClose({
         exchange: g.exchange,
@@ -481,6 +503,7 @@ export class WebSocketFeed implements AlertFeed {
     } catch (error) {
       this.errors.report(`handler:${key}`, 'alert ws feed: candle handler failed', error);
     }
+    return true;
   }
 
   private backoff(failures: number): number {
