@@ -254,8 +254,33 @@ describe('AlertEngine over the offline snapshot and Postgres', () => {
     expect(rows).toHaveLength(1);
   });
 
+  /** An alert created before the candle closes the polling feed starts with (as before a restart). */
+  const createdBefore = async (over: Partial<NewAlert>, at: number) => {
+    const a = await store.create(OWNER, engineAlert(over));
+    await db.query('update alerts set created_at = $2::timestamptz where id = $1', [
+      a.id,
+      new Date(at - HOUR).toISOString(),
+    ]);
+    return a;
+  };
+
+  it("evaluates a live feed's first close for the alerts older than it only (a restart, not a new alert)", async () => {
+    const last = all.time[all.time.length - 1]! + HOUR;
+    const existing = await createdBefore({}, last);
+    const fresh = await store.create(OWNER, engineAlert({}));
+    const feed = new PollingFeed({ market, now: () => last + 60_000, manual: true });
+    const engine = new AlertEngine({ market, store, feed, now: () => last });
+    await engine.start();
+    await feed.pollOnce();
+    expect(await firingsOf(existing.id)).toEqual([last]);
+    expect(await firingsOf(fresh.id)).toEqual([]); // created after that close: waits for the next one
+    expect(engine.stats.skipped.before_created).toBe(1);
+    engine.stop();
+  });
+
   it('survives a failing poll and fires on the next one', async () => {
-    const a = await store.create(OWNER, engineAlert({}));
+    const last0 = all.time[all.time.length - 1]! + HOUR;
+    const a = await createdBefore({}, last0);
     let calls = 0;
     const flaky: FeedMarket = {
       getCandles: (r) => {

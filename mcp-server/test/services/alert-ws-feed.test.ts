@@ -135,6 +135,7 @@ describe('WebSocketFeed over a local Binance stream', () => {
     await vi.waitFor(() => expect(closes).toHaveLength(2));
     const s2 = closes[1]!.candles.get('1h')!;
     expect(closes[1]!.at).toBe(H + 2 * HOUR);
+    expect(closes[1]!.initial).toBeUndefined();
     expect(s2.time.length).toBe(LIMIT);
     expect(s2.time[LIMIT - 1]).toBe(H + HOUR);
     expect(s2.close[LIMIT - 1]).toBe(113); // its last streamed update
@@ -168,7 +169,7 @@ describe('WebSocketFeed over a local Binance stream', () => {
     // The first update of the forming H+1h: H, which closed before the feed started, is evaluated.
     kline(H + HOUR, 100);
     await vi.waitFor(() => expect(closes).toHaveLength(1));
-    expect(closes[0]!.at).toBe(H + HOUR);
+    expect(closes[0]).toMatchObject({ at: H + HOUR, initial: true }); // only for alerts older than it
 
     const requestsBefore = ws.requests.length;
     ws.dropConnections();
@@ -194,6 +195,7 @@ describe('WebSocketFeed over a local Binance stream', () => {
       expect(closes).toHaveLength(2);
     });
     expect(closes[1]!.at).toBe(H + 2 * HOUR);
+    expect(closes[1]!.initial).toBeUndefined();
   });
 
   it('tries the close at start again on later updates while REST lags it (a restart just after a close)', async () => {

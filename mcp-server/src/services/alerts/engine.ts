@@ -62,7 +62,8 @@ export interface AlertEngineStats {
   duplicates: number;
   /** Firings the store refused: another process paused, deleted, fired or cooled the alert first. */
   refused: number;
-  skipped: Record<SkipReason, number>;
+  /** Firings not recorded, by reason; `before_created`: a feed's first close, older than the alert. */
+  skipped: Record<SkipReason | 'before_created', number>;
   expired: number;
   /** Store errors (the firing is retried). */
   errors: number;
@@ -95,7 +96,7 @@ export class AlertEngine {
     recorded: 0,
     duplicates: 0,
     refused: 0,
-    skipped: { not_active: 0, quiet_hours: 0, cooldown: 0, stale: 0 },
+    skipped: { not_active: 0, quiet_hours: 0, cooldown: 0, stale: 0, before_created: 0 },
     expired: 0,
     errors: 0,
   };
@@ -220,7 +221,16 @@ export class AlertEngine {
     const index = this.candleIndexes.get(e.exchange);
     if (!index) return;
     const firings = index.onCandleClose(e.symbol, e.timeframe, e.candles, e.now);
-    for (const f of firings) await this.handle(f);
+    for (const f of firings) {
+      // A feed's first close may predate the alert: a new alert is evaluated from the next close on,
+      // wherever its symbol was watched before (an alert created at 15:40 does not fire on 15:00).
+      const created = Date.parse(this.alerts.get(f.alert_id)?.alert.created_at ?? '');
+      if (e.initial && created > e.at) {
+        this.stats.skipped.before_created++;
+        continue;
+      }
+      await this.handle(f);
+    }
   }
 
   /** Evaluate a tick (the feed's handler). */

@@ -12,8 +12,10 @@
  *
  * A failed poll is logged (at most once a minute per key) and retried at the next interval; it never
  * throws out of the feed. So is an answer from the snapshot standing in for a failing exchange (auto
- * mode): its candles and tickers are history, and alerts must not fire on a past market as if it were now. The first poll of a key emits its latest closed candle: after a restart the
- * engine re-evaluates it, which the store's idempotent `recordFiring` makes harmless.
+ * mode): its candles and tickers are history, and alerts must not fire on a past market as if it were
+ * now. The first poll of a key emits its latest closed candle (`initial`): after a restart the engine
+ * re-evaluates it for the alerts that existed when it closed, which the store's idempotent
+ * `recordFiring` makes harmless.
  */
 import type { Candles } from '../../core/candles.js';
 import type { CandleRequest, MarketData } from '../../market/market-data.js';
@@ -58,6 +60,12 @@ export interface CandleCloseEvent {
   at: number;
   /** The feed's clock at emission (replay: the replayed time). */
   now: number;
+  /**
+   * The first close a live feed emits for this symbol and timeframe: it may have closed before the feed
+   * started, so it counts only for alerts that existed then (a restart just after a close), not for one
+   * created since (it is evaluated from the next close, as the ones on a watched symbol are).
+   */
+  initial?: boolean;
 }
 
 export interface TickEvent {
@@ -84,6 +92,8 @@ interface Frame {
   /** Close time of the newest candle seen (-Infinity: none yet). */
   lastClose: number;
   series: Candles | null;
+  /** A close of this timeframe was emitted already (the next one is not `initial`). */
+  emitted: boolean;
 }
 
 interface Group {
@@ -129,6 +139,7 @@ function syncFrames(group: Group, subs: CandleSubscription[]): void {
         limit: s.candles,
         lastClose: -Infinity,
         series: null,
+        emitted: false,
       });
     } else if (f.limit !== s.candles) {
       // More (or fewer) candles needed: refetch at the next poll; the close is not emitted again.
@@ -147,26 +158,31 @@ function framesMap(group: Group): Map<string, Candles> {
   return m;
 }
 
+/** `live`: a polling feed, whose first close per frame is `initial`; a replay has none (it starts in the past on purpose). */
 async function emitCloses(
   group: Group,
   advanced: Timeframe[],
   handlers: FeedHandlers | null,
   now: number,
   errors: ErrorLog,
+  live: boolean,
 ): Promise<void> {
   if (!handlers || advanced.length === 0) return;
   const candles = framesMap(group);
   for (const tf of TIMEFRAMES) {
     if (!advanced.includes(tf)) continue;
-    const at = group.frames.get(tf)!.lastClose;
+    const frame = group.frames.get(tf)!;
+    const initial = live && !frame.emitted;
+    frame.emitted = true;
     try {
       await handlers.candleClose({
         exchange: group.exchange,
         symbol: group.symbol,
         timeframe: tf,
         candles,
-        at,
+        at: frame.lastClose,
         now,
+        ...(initial && { initial }),
       });
     } catch (e) {
       errors.report(
@@ -336,7 +352,7 @@ export class PollingFeed implements AlertFeed {
         this.errors.report(key, 'alert feed: candle poll failed, retrying next interval', e);
       }
     }
-    await emitCloses(g, advanced, this.handlers, now, this.errors);
+    await emitCloses(g, advanced, this.handlers, now, this.errors, true);
   }
 
   private async pollTicks(): Promise<void> {
@@ -503,7 +519,7 @@ export class ReplayFeed implements AlertFeed {
           this.errors.report(`${g.exchange}|${g.symbol}|${tf}`, 'replay feed: candle fetch failed', e);
         }
       }
-      await emitCloses(g, advanced, handlers, t, this.errors);
+      await emitCloses(g, advanced, handlers, t, this.errors, false);
     }
   }
 

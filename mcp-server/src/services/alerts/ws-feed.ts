@@ -412,7 +412,7 @@ export class WebSocketFeed implements AlertFeed {
       const pending = f.pendingStart;
       if (pending && pending.at === f.lastAt) {
         pending.triesLeft--;
-        if ((await this.emitClose(g, f, pending.at)) || pending.triesLeft <= 0) f.pendingStart = null;
+        if ((await this.emitClose(g, f, pending.at, true)) || pending.triesLeft <= 0) f.pendingStart = null;
       }
       return;
     }
@@ -423,13 +423,16 @@ export class WebSocketFeed implements AlertFeed {
     if (at <= f.lastAt) return;
     f.lastAt = at;
     f.pendingStart = null;
-    const emitted = await this.emitClose(g, f, at);
+    const emitted = await this.emitClose(g, f, at, first);
     // A later close comes with its own streamed candle; the one at start has only REST to go by.
     if (first && !emitted) f.pendingStart = { at, triesLeft: START_RETRIES };
   }
 
-  /** Emits the close at `at`; false when its closed candle is not available (the close is skipped). */
-  private async emitClose(g: CandleGroup, f: Frame, at: number): Promise<boolean> {
+  /**
+   * Emits the close at `at` (`initial`: the frame's first, see CandleCloseEvent); false when its closed
+   * candle is not available (the close is skipped).
+   */
+  private async emitClose(g: CandleGroup, f: Frame, at: number, initial: boolean): Promise<boolean> {
     const tf = f.timeframe;
     const closedOpen = candleOpenTime(at - 1, tf);
     const closedRow = f.rows.get(closedOpen);
@@ -499,6 +502,7 @@ export class WebSocketFeed implements AlertFeed {
         candles,
         at,
         now: this.now(),
+        ...(initial && { initial }),
       });
     } catch (error) {
       this.errors.report(`handler:${key}`, 'alert ws feed: candle handler failed', error);
