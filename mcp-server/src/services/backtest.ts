@@ -738,7 +738,10 @@ function checkBudget(strategy: string, runs: number, bars: number): void {
   }
 }
 
-/** The longest training span among walk-forward windows with its history, the bars each in-sample run covers. */
+/**
+ * The longest training span among walk-forward windows with its history: the bars each in-sample run
+ * covers.
+ */
 function trainBarsFor(windows: TrainTestSplit[], historyBars: number): number {
   return Math.max(...windows.map((w) => w.train[1] - Math.max(0, w.train[0] - historyBars)));
 }

@@ -246,15 +246,14 @@ export class SqlAlertStore implements AlertStore {
     }>(
       // A message pruned by retention (store/retention.ts) is told by the firing's delivery_record.
       `select f.id as firing_id, f.alert_id, f.at::text as at, f."values", f.message, f.created_at,
-              coalesce(o.id::text, d->>'outbox_id') as outbox_id,
-              coalesce(o.status, d->>'status') as delivery,
-              coalesce(o.attempts, (d->>'attempts')::int) as attempts,
-              coalesce(o.last_error, d->>'last_error') as last_error,
-              coalesce(o.provider_id, d->>'provider_id') as provider_id,
-              coalesce(s.status, d->>'provider_status') as provider_status,
-              coalesce(s.error_code, (d->>'provider_error_code')::int) as provider_error_code
+              coalesce(o.id::text, f.delivery_record->>'outbox_id') as outbox_id,
+              coalesce(o.status, f.delivery_record->>'status') as delivery,
+              coalesce(o.attempts, (f.delivery_record->>'attempts')::int) as attempts,
+              coalesce(o.last_error, f.delivery_record->>'last_error') as last_error,
+              coalesce(o.provider_id, f.delivery_record->>'provider_id') as provider_id,
+              coalesce(s.status, f.delivery_record->>'provider_status') as provider_status,
+              coalesce(s.error_code, (f.delivery_record->>'provider_error_code')::int) as provider_error_code
          from alert_firings f
-         cross join lateral (select f.delivery_record as d) r
          join alerts a on a.id = f.alert_id and a.owner = $1
          left join outbox o on o.firing_id = f.id
          left join lateral (

@@ -158,7 +158,10 @@ function framesMap(group: Group): Map<string, Candles> {
   return m;
 }
 
-/** `live`: a polling feed, whose first close per frame is `initial`; a replay has none (it starts in the past on purpose). */
+/**
+ * `live`: a polling feed, whose first close per frame is `initial`; a replay has none (it starts in the
+ * past on purpose).
+ */
 async function emitCloses(
   group: Group,
   advanced: Timeframe[],

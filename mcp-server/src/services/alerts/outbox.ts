@@ -292,8 +292,8 @@ export async function reportedProviderId(db: SqlClient, outboxId: string): Promi
  * Takes one of a recipient's `limit` hourly slots for the outbox row `id`. Under a lock on the recipient
  * (transaction-scoped, so concurrent dispatchers take turns), it counts the rows that took a slot in the
  * hour before `now` and are sent or still going out (failed and skipped rows give theirs back, unless
- * the failed row's last attempt may have been delivered); with one left, the row takes it. A row keeps its slot across its own retries. When none is left, `freesAt`
- * says when the oldest one frees.
+ * the failed row's last attempt may have been delivered); with one left, the row takes it. A row keeps
+ * its slot across its own retries. When none is left, `freesAt` says when the oldest one frees.
  */
 export async function takeRecipientSlot(
   db: SqlDatabase,
